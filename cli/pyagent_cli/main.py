@@ -1,0 +1,61 @@
+"""Entry point of the ``pyagent`` command.
+
+Exit codes (a contract scripts rely on): 0 ok, 2 bad input (one-line reason on stderr),
+1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import version
+
+__all__ = ["main"]
+
+# Commands whose implementation has not landed yet, and what they are waiting for.
+_PENDING = {
+    "demo": "the patterns, guardrails, LocalModel and the customer-support recipe "
+    "(seed 002) have not been built yet",
+    "route": "the router and classifiers have not been built yet",
+    "cost-profile": "the router and cost tracking have not been built yet",
+    "chat": "the chat handler has not been built yet",
+    "serve": "the chat handler and its HTTP server have not been built yet",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyagent",
+        description="Tiered customer-support agents with cost-aware model routing.",
+    )
+    parser.add_argument("--version", action="version", version=f"pyagent {version('pyagent')}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("demo", help="run the seed 002 support system on its demo queries")
+    route = commands.add_parser("route", help="route one message (or a JSONL file)")
+    route.add_argument("text", nargs="?")
+    route.add_argument("--file")
+    route.add_argument("--json", action="store_true")
+    profile = commands.add_parser("cost-profile", help="cost report for a traffic file")
+    profile.add_argument("file")
+    profile.add_argument("--per-day", type=int, default=1000)
+    profile.add_argument("--json", action="store_true")
+    profile.add_argument("--chart")
+    commands.add_parser("chat", help="a multi-turn conversation in the terminal")
+    serve = commands.add_parser("serve", help="serve the chat handler over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    missing = _PENDING.get(args.command)
+    if missing:
+        print(f"pyagent {args.command}: not available yet: {missing}.", file=sys.stderr)
+        return 1
+    return 0  # pragma: no cover - every command is pending for now
+
+
+if __name__ == "__main__":
+    sys.exit(main())

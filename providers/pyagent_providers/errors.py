@@ -1,0 +1,153 @@
+"""The one error tree of pyagent.
+
+Every failure a caller can act on is a subclass of `PyAgentError`::
+
+    PyAgentError
+    ├── ProviderError                  a model provider failed (names provider and model)
+    │   ├── RateLimitError             429; carries retry_after seconds when the API sent it
+    │   ├── ProviderTimeoutError       no answer within the per-call timeout
+    │   ├── ProviderConnectionError    connection refused, reset or dropped
+    │   └── ProviderHTTPError          any other 4xx/5xx; carries status_code
+    │       └── AuthenticationError    401/403: bad or missing credentials (never retried)
+    ├── ModelOutputError               the model answered, but not in the requested shape
+    ├── GuardrailTripped               an input/output guard refused the content
+    ├── BudgetExceeded                 a call would exceed a cost budget
+    ├── NoRouteError                   no route or model can serve the request
+    └── UserError                      the caller's input or configuration is wrong
+        ├── ConfigurationError         e.g. a missing API key or unknown model
+        └── MissingDependencyError     an optional extra is not installed
+
+`ProviderError.retryable` says whether our retry layer may try again: rate limits,
+timeouts, connection errors and 5xx are retryable; other 4xx are not.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BudgetExceeded",
+    "ConfigurationError",
+    "GuardrailTripped",
+    "MissingDependencyError",
+    "ModelOutputError",
+    "NoRouteError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderHTTPError",
+    "ProviderTimeoutError",
+    "PyAgentError",
+    "RateLimitError",
+    "UserError",
+]
+
+
+class PyAgentError(Exception):
+    """Base class of every error pyagent raises on purpose."""
+
+
+class ProviderError(PyAgentError):
+    """A model provider call failed.
+
+    Attributes:
+        provider: Provider name, e.g. ``"openai"``.
+        model: Model name the call was for.
+        retry_after: Seconds the provider asked us to wait (its Retry-After), if any.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.model = model
+        self.retry_after = retry_after
+
+
+class RateLimitError(ProviderError):
+    """The provider answered 429."""
+
+    retryable = True
+
+
+class ProviderTimeoutError(ProviderError):
+    """The call did not complete within its timeout."""
+
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection failed or was dropped before a complete answer arrived."""
+
+    retryable = True
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider answered with an HTTP error status other than 429."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        provider: str = "",
+        model: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model, retry_after=retry_after)
+        self.status_code = status_code
+        self.retryable = status_code >= 500 or status_code in (408, 409)
+
+
+class AuthenticationError(ProviderHTTPError):
+    """Credentials were missing, wrong or lacked permission (401/403)."""
+
+
+class ModelOutputError(PyAgentError):
+    """The model's answer did not match the requested structure.
+
+    Attributes:
+        field: Dotted path of the offending field (``""`` for the whole document).
+        raw: The raw text the model produced, for debugging; may contain model output,
+            so it is never included in ``str(error)``.
+    """
+
+    def __init__(self, message: str, *, field: str = "", raw: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.raw = raw
+
+
+class GuardrailTripped(PyAgentError):
+    """A guardrail refused the content."""
+
+
+class BudgetExceeded(PyAgentError):
+    """A call would exceed a configured cost budget."""
+
+
+class NoRouteError(PyAgentError):
+    """No route or model is available for the request."""
+
+
+class UserError(PyAgentError):
+    """The caller's input or configuration is invalid."""
+
+
+class ConfigurationError(UserError):
+    """The library is configured wrongly, e.g. an API key is missing."""
+
+
+class MissingDependencyError(UserError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package!r} is not installed; install it with: pip install 'pyagent[{extra}]'"
+        )
