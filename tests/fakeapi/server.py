@@ -192,10 +192,12 @@ class FakeAPI:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server((self.host, 0), _Handler)
+        server = _Server((self.host, 0))
         server.api = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fakeapi", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="fakeapi", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -206,6 +208,7 @@ class FakeAPI:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
@@ -281,6 +284,33 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     api: FakeAPI
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Track the connection so that :meth:`close_connections` can end idle keep-alives."""
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        """Forget the connection, then close it."""
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Shut down every open client connection (wakes handler threads blocked on reads)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore clients that went away (timeouts, drops); report anything else."""

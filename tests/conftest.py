@@ -1,0 +1,30 @@
+"""Test-wide safety: no test reaches the network or uses a real API key."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+_KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GROQ_API_KEY",
+    "OPENROUTER_API_KEY",
+    "SAMBANOVA_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide real API keys, so a real provider call fails with ConfigurationError.
+
+    pytest-socket (``--allow-hosts=127.0.0.1,::1`` in pyproject.toml) refuses every
+    connection that is not to loopback, before each test. Tests that need a provider opt
+    in to the local fake server (`tests/fakeapi`) and pass an explicit key.
+    """
+    for variable in _KEY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
