@@ -12,12 +12,20 @@ import logging
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-from .errors import ConfigurationError, ProviderError, ProviderTimeoutError
-from .resilience import RetryPolicy, call_with_retries, shared_throttler
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
+from .resilience import RetryPolicy, call_with_retries, parse_retry_after, shared_throttler
 from .types import ModelRequest, ModelResponse, StreamEnd, StreamEvent
 
 logger = logging.getLogger("pyagent.providers")
@@ -73,17 +81,17 @@ class SDKProvider(ABC, Generic[ClientT]):
 
     @abstractmethod
     def _adopt_client(self, client: ClientT) -> ClientT:
-        """An injected SDK client with the SDK's retries switched off."""
+        """Return an injected SDK client with the SDK's retries switched off."""
 
     @abstractmethod
     async def _complete_once(
-        self, client: ClientT, request: ModelRequest, timeout: float
+        self, client: ClientT, request: ModelRequest, time_limit: float
     ) -> ModelResponse:
         """One attempt at a complete call."""
 
     @abstractmethod
     def _stream_once(
-        self, client: ClientT, request: ModelRequest, timeout: float
+        self, client: ClientT, request: ModelRequest, time_limit: float
     ) -> AsyncIterator[StreamEvent]:
         """One attempt at a streamed call."""
 
@@ -94,7 +102,7 @@ class SDKProvider(ABC, Generic[ClientT]):
     # -- the public surface -------------------------------------------------------------
 
     def client(self) -> ClientT:
-        """The SDK client, created on first use from the API key."""
+        """Return the SDK client, created on first use from the API key."""
         if self._client is None:
             self._client = self._make_client(self._resolve_api_key())
         return self._client
@@ -152,7 +160,9 @@ class SDKProvider(ABC, Generic[ClientT]):
                 return
             except Exception as error:
                 mapped = self._translate(error, timeout)
-                delay = None if delivered else self.retry.backoff(retry_number, mapped)
+                delay = None
+                if isinstance(mapped, ProviderError) and not delivered:
+                    delay = self.retry.backoff(retry_number, mapped)
                 if delay is None:
                     raise mapped from error
                 await asyncio.sleep(delay)
@@ -167,13 +177,43 @@ class SDKProvider(ABC, Generic[ClientT]):
         return shared_throttler(key, self.requests_per_second)
 
     def _translate(self, error: Exception, timeout: float) -> Exception:
-        if isinstance(error, TimeoutError):
-            return ProviderTimeoutError(
-                f"{self.model_id} did not answer within {timeout:g}s",
-                provider=self.provider,
-                model=self.model,
-            )
-        return self._map_error(error) or error
+        mapped = self._map_error(error)
+        if isinstance(error, TimeoutError) or isinstance(mapped, ProviderTimeoutError):
+            return self._timeout_error(timeout)
+        return mapped or error
+
+    # Builders for `_map_error`: the SDKs differ in class names, not in what they mean.
+
+    def _timeout_error(self, timeout: float) -> ProviderTimeoutError:
+        return ProviderTimeoutError(
+            f"{self.model_id} did not answer within {timeout:g}s",
+            provider=self.provider,
+            model=self.model,
+        )
+
+    def _connection_error(self) -> ProviderConnectionError:
+        return ProviderConnectionError(
+            f"{self.model_id}: connection failed or dropped",
+            provider=self.provider,
+            model=self.model,
+        )
+
+    def _status_error(self, status: int, headers: Mapping[str, str], detail: str) -> ProviderError:
+        reason = f"{self.model_id} answered HTTP {status}: {detail[:300]}"
+        retry_after = parse_retry_after(headers)
+        provider, model = self.provider, self.model
+        if status == 429:
+            return RateLimitError(reason, retry_after=retry_after, provider=provider, model=model)
+        if status in (401, 403):
+            return AuthenticationError(reason, status_code=status, provider=provider, model=model)
+        return ProviderHTTPError(
+            reason, status_code=status, retry_after=retry_after, provider=provider, model=model
+        )
+
+    def _other_error(self, error: Exception) -> ProviderError:
+        return ProviderError(
+            f"{self.model_id}: {type(error).__name__}", provider=self.provider, model=self.model
+        )
 
     def _finish(self, response: ModelResponse, started: float) -> ModelResponse:
         latency = time.perf_counter() - started

@@ -13,17 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from ._sdk_provider import SDKProvider
-from .errors import (
-    AuthenticationError,
-    MissingDependencyError,
-    ModelOutputError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderHTTPError,
-    ProviderTimeoutError,
-    RateLimitError,
-)
-from .resilience import parse_retry_after
+from .errors import MissingDependencyError, ModelOutputError, ProviderError
 from .types import (
     Message,
     ModelRequest,
@@ -37,6 +27,7 @@ from .types import (
 
 try:
     import anthropic
+    from anthropic.types import Message as AnthropicMessage
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingDependencyError("anthropic", "anthropic") from exc
 
@@ -58,6 +49,7 @@ class AnthropicLLM(SDKProvider[anthropic.AsyncAnthropic]):
         requests_per_second: Client-side rate limit shared by instances with the same
             base URL and rate; ``None`` for no limit.
         client: An ``anthropic.AsyncAnthropic`` to use instead of building one.
+
     """
 
     provider = "anthropic"
@@ -71,13 +63,13 @@ class AnthropicLLM(SDKProvider[anthropic.AsyncAnthropic]):
 
     # -- request -------------------------------------------------------------------------
 
-    def _request_params(self, request: ModelRequest, timeout: float) -> dict[str, Any]:
+    def _request_params(self, request: ModelRequest, time_limit: float) -> dict[str, Any]:
         settings = request.settings
         params: dict[str, Any] = {
             "model": self.model,
             "messages": _messages(request.messages),
             "max_tokens": settings.max_tokens or DEFAULT_MAX_TOKENS,
-            "timeout": timeout,
+            "timeout": time_limit,
         }
         if request.system:
             params["system"] = request.system
@@ -108,9 +100,12 @@ class AnthropicLLM(SDKProvider[anthropic.AsyncAnthropic]):
     # -- response ------------------------------------------------------------------------
 
     async def _complete_once(
-        self, client: anthropic.AsyncAnthropic, request: ModelRequest, timeout: float
+        self, client: anthropic.AsyncAnthropic, request: ModelRequest, time_limit: float
     ) -> ModelResponse:
-        message = await client.messages.create(**self._request_params(request, timeout))
+        message = cast(
+            AnthropicMessage,
+            await client.messages.create(**self._request_params(request, time_limit)),
+        )
         blocks: list[dict[str, Any]] = [block.model_dump() for block in message.content]
         return self._response(
             request,
@@ -121,32 +116,32 @@ class AnthropicLLM(SDKProvider[anthropic.AsyncAnthropic]):
         )
 
     async def _stream_once(
-        self, client: anthropic.AsyncAnthropic, request: ModelRequest, timeout: float
+        self, client: anthropic.AsyncAnthropic, request: ModelRequest, time_limit: float
     ) -> AsyncIterator[StreamEvent]:
-        stream = await client.messages.create(**self._request_params(request, timeout), stream=True)
+        params = self._request_params(request, time_limit)
+        stream = await client.messages.create(**params, stream=True)
         blocks: dict[int, dict[str, Any]] = {}
         usage = Usage()
         model = self.model
         finish_reason: str | None = None
         async with stream:
             async for event in stream:
-                kind = event.type
-                if kind == "message_start":
+                if event.type == "message_start":
                     model = event.message.model
                     usage = _usage(event.message.usage)
-                elif kind == "content_block_start":
+                elif event.type == "content_block_start":
                     block = event.content_block.model_dump()
                     block["partial_json"] = ""
                     blocks[event.index] = block
-                elif kind == "content_block_delta":
+                elif event.type == "content_block_delta":
                     block = blocks[event.index]
-                    delta = cast(Any, event.delta)
+                    delta = event.delta
                     if delta.type == "text_delta":
                         block["text"] = block.get("text", "") + delta.text
                         yield TextDelta(delta.text)
                     elif delta.type == "input_json_delta":
                         block["partial_json"] += delta.partial_json
-                elif kind == "message_delta":
+                elif event.type == "message_delta":
                     finish_reason = event.delta.stop_reason or finish_reason
                     usage = _merge_stream_usage(usage, event.usage)
         for block in blocks.values():
@@ -204,23 +199,15 @@ class AnthropicLLM(SDKProvider[anthropic.AsyncAnthropic]):
     # -- errors --------------------------------------------------------------------------
 
     def _map_error(self, error: Exception) -> ProviderError | None:
-        where = {"provider": self.provider, "model": self.model}
         if isinstance(error, anthropic.APITimeoutError):
-            return ProviderTimeoutError(f"{self.model_id} timed out", **where)
+            return self._timeout_error(self.timeout)
         if isinstance(error, anthropic.APIConnectionError):
-            return ProviderConnectionError(f"{self.model_id}: connection failed", **where)
+            return self._connection_error()
         if isinstance(error, anthropic.APIStatusError):
-            status = error.status_code
-            retry_after = parse_retry_after(error.response.headers)
-            detail = (error.api_message or error.message or "")[:300]
-            reason = f"{self.model_id} answered HTTP {status}: {detail}"
-            if status == 429:
-                return RateLimitError(reason, retry_after=retry_after, **where)
-            if status in (401, 403):
-                return AuthenticationError(reason, status_code=status, **where)
-            return ProviderHTTPError(reason, status_code=status, retry_after=retry_after, **where)
+            detail = error.api_message or error.message or ""
+            return self._status_error(error.status_code, error.response.headers, detail)
         if isinstance(error, anthropic.APIError):
-            return ProviderError(f"{self.model_id}: {type(error).__name__}", **where)
+            return self._other_error(error)
         return None
 
 

@@ -54,6 +54,7 @@ class OpenAICompatibleLLM(OpenAILLM):
             reply is still validated against it.
         **options: Passed on to `OpenAILLM` (api_key, timeout, retry, requests_per_second,
             client).
+
     """
 
     def __init__(
@@ -99,8 +100,8 @@ class OpenAICompatibleLLM(OpenAILLM):
             return super()._response_format(request)
         return {"type": "json_object"}
 
-    def _request_params(self, request: ModelRequest, timeout: float) -> dict[str, Any]:
-        params = super()._request_params(request, timeout)
+    def _request_params(self, request: ModelRequest, time_limit: float) -> dict[str, Any]:
+        params = super()._request_params(request, time_limit)
         schema = request.output_schema
         if schema is not None and self.structured_output == "json_object":
             instruction = (

@@ -52,6 +52,7 @@ class ProviderError(PyAgentError):
         provider: Provider name, e.g. ``"openai"``.
         model: Model name the call was for.
         retry_after: Seconds the provider asked us to wait (its Retry-After), if any.
+
     """
 
     retryable: bool = False
@@ -116,6 +117,7 @@ class ModelOutputError(PyAgentError):
         field: Dotted path of the offending field (``""`` for the whole document).
         raw: The raw text the model produced, for debugging; may contain model output,
             so it is never included in ``str(error)``.
+
     """
 
     def __init__(self, message: str, *, field: str = "", raw: str = "") -> None:

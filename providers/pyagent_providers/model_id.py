@@ -31,6 +31,7 @@ def split_model_id(model_id: str) -> tuple[str, str]:
 
     Raises:
         ConfigurationError: The id is empty or its provider cannot be inferred.
+
     """
     provider, sep, model = model_id.partition(":")
     if sep and provider and model:

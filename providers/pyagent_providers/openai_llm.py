@@ -12,17 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from ._sdk_provider import SDKProvider
-from .errors import (
-    AuthenticationError,
-    MissingDependencyError,
-    ModelOutputError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderHTTPError,
-    ProviderTimeoutError,
-    RateLimitError,
-)
-from .resilience import parse_retry_after
+from .errors import MissingDependencyError, ModelOutputError, ProviderError
 from .types import (
     Message,
     ModelRequest,
@@ -36,6 +26,7 @@ from .types import (
 
 try:
     import openai
+    from openai.types.chat import ChatCompletion
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingDependencyError("openai", "openai") from exc
 
@@ -55,6 +46,7 @@ class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):
         requests_per_second: Client-side rate limit shared by instances with the same
             provider, base URL and rate; ``None`` for no limit.
         client: An ``openai.AsyncOpenAI`` to use instead of building one.
+
     """
 
     provider = "openai"
@@ -68,11 +60,11 @@ class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):
 
     # -- request -------------------------------------------------------------------------
 
-    def _request_params(self, request: ModelRequest, timeout: float) -> dict[str, Any]:
+    def _request_params(self, request: ModelRequest, time_limit: float) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model,
             "messages": _messages(request),
-            "timeout": timeout,
+            "timeout": time_limit,
         }
         settings = request.settings
         if settings.temperature is not None:
@@ -113,9 +105,12 @@ class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):
     # -- response ------------------------------------------------------------------------
 
     async def _complete_once(
-        self, client: openai.AsyncOpenAI, request: ModelRequest, timeout: float
+        self, client: openai.AsyncOpenAI, request: ModelRequest, time_limit: float
     ) -> ModelResponse:
-        completion = await client.chat.completions.create(**self._request_params(request, timeout))
+        completion = cast(
+            ChatCompletion,
+            await client.chat.completions.create(**self._request_params(request, time_limit)),
+        )
         if not completion.choices:
             raise ModelOutputError(f"{self.model_id} returned no choices")
         choice = completion.choices[0]
@@ -136,9 +131,9 @@ class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):
         )
 
     async def _stream_once(
-        self, client: openai.AsyncOpenAI, request: ModelRequest, timeout: float
+        self, client: openai.AsyncOpenAI, request: ModelRequest, time_limit: float
     ) -> AsyncIterator[StreamEvent]:
-        params = self._request_params(request, timeout)
+        params = self._request_params(request, time_limit)
         stream = await client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}
         )
@@ -207,22 +202,16 @@ class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):
     # -- errors --------------------------------------------------------------------------
 
     def _map_error(self, error: Exception) -> ProviderError | None:
-        where = {"provider": self.provider, "model": self.model}
         if isinstance(error, openai.APITimeoutError):
-            return ProviderTimeoutError(f"{self.model_id} timed out", **where)
+            return self._timeout_error(self.timeout)
         if isinstance(error, openai.APIConnectionError):
-            return ProviderConnectionError(f"{self.model_id}: connection failed", **where)
+            return self._connection_error()
         if isinstance(error, openai.APIStatusError):
-            status = error.status_code
-            retry_after = parse_retry_after(error.response.headers)
-            reason = f"{self.model_id} answered HTTP {status}: {_api_message(error)}"
-            if status == 429:
-                return RateLimitError(reason, retry_after=retry_after, **where)
-            if status in (401, 403):
-                return AuthenticationError(reason, status_code=status, **where)
-            return ProviderHTTPError(reason, status_code=status, retry_after=retry_after, **where)
+            return self._status_error(
+                error.status_code, error.response.headers, _api_message(error)
+            )
         if isinstance(error, openai.APIError):
-            return ProviderError(f"{self.model_id}: {type(error).__name__}", **where)
+            return self._other_error(error)
         return None
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import jsonschema
 import pydantic
+from jsonschema.exceptions import ValidationError
 
 from .errors import ModelOutputError, UserError
 
@@ -33,6 +34,7 @@ class OutputSchema:
         json_schema: The JSON schema (an object at the root).
         description: What the structure means, shown to the model.
         model: The pydantic model to parse into, or ``None`` for a plain dict.
+
     """
 
     name: str
@@ -46,7 +48,7 @@ class OutputSchema:
         if isinstance(spec, OutputSchema):
             return spec
         if isinstance(spec, type) and issubclass(spec, pydantic.BaseModel):
-            model = cast(type[pydantic.BaseModel], spec)
+            model = spec
             return cls(
                 name=_NAME_UNSAFE.sub("_", model.__name__)[:64],
                 json_schema=model.model_json_schema(),
@@ -54,7 +56,7 @@ class OutputSchema:
                 model=model,
             )
         if isinstance(spec, Mapping):
-            schema = cast(Mapping[str, Any], spec)
+            schema = spec
             if schema.get("type") != "object":
                 raise UserError("a JSON output schema must have type 'object' at its root")
             jsonschema.Draft202012Validator.check_schema(dict(schema))
@@ -73,6 +75,7 @@ class OutputSchema:
 
         Raises:
             ModelOutputError: The answer is not JSON or does not match; `field` names where.
+
         """
         text = raw if isinstance(raw, str) else json.dumps(raw)
         if isinstance(raw, str):
@@ -98,12 +101,10 @@ class OutputSchema:
                     field=where,
                     raw=text,
                 ) from exc
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(dict(self.json_schema)).iter_errors(data)
-        )
+        error = _first_schema_error(self.json_schema, data)
         if error is not None:
             where = ".".join(str(part) for part in error.absolute_path)
-            if not where and error.validator == "required":
+            if not where and str(error.validator) == "required":
                 missing = re.findall(r"'([^']+)' is a required property", error.message)
                 where = missing[0] if missing else ""
             raise ModelOutputError(
@@ -119,6 +120,12 @@ class OutputSchema:
         schema = copy.deepcopy(dict(self.json_schema))
         _make_strict(schema)
         return schema
+
+
+def _first_schema_error(schema: Mapping[str, Any], data: Any) -> ValidationError | None:
+    validator = jsonschema.Draft202012Validator(dict(schema))
+    errors = cast(Iterable[ValidationError], validator.iter_errors(data))  # pyright: ignore[reportUnknownMemberType]
+    return cast(ValidationError | None, jsonschema.exceptions.best_match(errors))  # pyright: ignore[reportUnknownMemberType,reportAttributeAccessIssue]
 
 
 def _make_strict(schema: dict[str, Any]) -> None:

@@ -40,6 +40,7 @@ class ModelPrice:
         output: Output tokens (reasoning tokens included).
         cached_input: Input tokens read from the prompt cache; defaults to `input`.
         cache_write: Input tokens written to the cache; defaults to `input`.
+
     """
 
     input: Decimal
@@ -69,6 +70,7 @@ class PricingTable:
         as_of: The date the prices were taken from the vendors' pages.
         currency: ISO currency code of every price.
         prices: Price per model id; ``"provider:*"`` covers every model of a provider.
+
     """
 
     as_of: date
@@ -109,7 +111,9 @@ class PricingTable:
         except (KeyError, ValueError, ArithmeticError) as exc:
             raise ConfigurationError(f"invalid pricing table: {exc!r}") from exc
 
-    def with_prices(self, prices: Mapping[str, ModelPrice], *, as_of: date | None = None) -> PricingTable:
+    def with_prices(
+        self, prices: Mapping[str, ModelPrice], *, as_of: date | None = None
+    ) -> PricingTable:
         """A copy with `prices` added or replaced (e.g. your negotiated rates)."""
         return replace(self, prices={**self.prices, **prices}, as_of=as_of or self.as_of)
 
@@ -127,6 +131,7 @@ class PricingTable:
 
         Raises:
             ConfigurationError: The model is not in the table.
+
         """
         found = self.find(model_id)
         if found is None:
@@ -151,7 +156,7 @@ def default_pricing() -> PricingTable:
     override = os.environ.get("PYAGENT_PRICING")
     if override:
         return PricingTable.load(override)
-    text = resources.files(__package__).joinpath("pricing.toml").read_text(encoding="utf-8")
+    text = resources.files("pyagent_providers").joinpath("pricing.toml").read_text(encoding="utf-8")
     return PricingTable.from_dict(tomllib.loads(text))
 
 

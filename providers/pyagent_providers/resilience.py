@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
-from datetime import UTC, datetime
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from asyncio_throttle import Throttler  # pyright: ignore[reportMissingTypeStubs]
+from asyncio_throttle.throttler import Throttler  # pyright: ignore[reportMissingTypeStubs]
 
 from .errors import ProviderError
 
@@ -41,6 +40,7 @@ class RetryPolicy:
         multiplier: Growth of the backoff per attempt.
         max_delay: Cap on one backoff.
         max_retry_after: Longest Retry-After we honour; a longer one fails the call now.
+
     """
 
     max_attempts: int = 3

@@ -21,7 +21,7 @@ import json
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
 import pydantic
 
@@ -32,7 +32,12 @@ from .types import ModelRequest, ModelResponse, StreamEnd, StreamEvent, TextDelt
 __all__ = ["FunctionModel", "ScriptExhausted", "ScriptItem", "ScriptedModel"]
 
 ScriptItem: TypeAlias = (
-    str | Mapping[str, Any] | pydantic.BaseModel | ToolCall | Sequence[ToolCall] | ModelResponse
+    str
+    | Mapping[str, Any]
+    | pydantic.BaseModel
+    | ToolCall
+    | Sequence[ToolCall]
+    | ModelResponse
     | BaseException
 )
 _WORDS = re.compile(r"\S+\s*|\s+")
@@ -90,7 +95,9 @@ class _TestModel:
         if request.output_schema is not None and not calls:
             output = request.output_schema.parse(text)
         usage = Usage(
-            input_tokens=count_message_tokens(request.messages, self.model_id, system=request.system),
+            input_tokens=count_message_tokens(
+                request.messages, self.model_id, system=request.system
+            ),
             output_tokens=count_tokens(text, self.model_id) + 10 * len(calls),
         )
         return ModelResponse(
@@ -112,6 +119,7 @@ class ScriptedModel(_TestModel):
         default: Answer once the script is used up; without it, `ScriptExhausted` is raised.
         model: Model name (the id is ``"test:<model>"``).
         delay: Seconds to wait before each answer (for timeout tests).
+
     """
 
     def __init__(
@@ -145,6 +153,7 @@ class FunctionModel(_TestModel):
         function: Gets the `ModelRequest`, returns a script item (or raises).
         model: Model name (the id is ``"test:<model>"``).
         delay: Seconds to wait before each answer.
+
     """
 
     def __init__(
@@ -160,5 +169,5 @@ class FunctionModel(_TestModel):
     async def _answer(self, request: ModelRequest) -> ScriptItem:
         result = self.function(request)
         if inspect.isawaitable(result):
-            return await cast(Awaitable[ScriptItem], result)
-        return cast(ScriptItem, result)
+            return await result
+        return result

@@ -60,7 +60,9 @@ def _seed_tiktoken_cache(name: str) -> None:
     url, expected_sha256 = _BPE_FILES[name]
     cache_dir = _tiktoken_cache_dir()
     if not cache_dir:
-        raise ConfigurationError("TIKTOKEN_CACHE_DIR is empty (caching disabled); cannot work offline")
+        raise ConfigurationError(
+            "TIKTOKEN_CACHE_DIR is empty (caching disabled); cannot work offline"
+        )
     target = os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
     if os.path.exists(target):
         return  # tiktoken re-checks the hash itself when it reads the file

@@ -39,6 +39,7 @@ class ToolCall:
         id: Provider-assigned call id; echo it in the tool's result message.
         name: Tool name.
         arguments: Decoded JSON arguments.
+
     """
 
     id: str
@@ -111,6 +112,7 @@ class ModelSettings:
         max_tokens: Upper bound on output tokens.
         timeout: Seconds the whole call may take, retries excluded.
         stop: Stop sequences.
+
     """
 
     temperature: float | None = None
@@ -129,6 +131,7 @@ class ModelRequest:
         output_schema: When set, the reply is parsed into this structure.
         tools: Tools the model may call.
         settings: Generation settings.
+
     """
 
     messages: tuple[Message, ...]
@@ -177,6 +180,7 @@ class Usage:
         cached_input_tokens: Prompt tokens served from the provider's prompt cache.
         cache_write_tokens: Prompt tokens written to the cache (Anthropic bills these higher).
         reasoning_tokens: Hidden reasoning tokens (already counted in `output_tokens`).
+
     """
 
     input_tokens: int = 0
@@ -213,6 +217,7 @@ class ModelResponse:
         provider: Provider name, e.g. ``"openai"``, ``"anthropic"``, ``"local"``.
         latency_s: Wall time of the successful attempt, in seconds.
         finish_reason: Why generation stopped, as the provider said.
+
     """
 
     text: str = ""

@@ -1,4 +1,4 @@
-from enum import Enum
+from enum import StrEnum
 
 import pydantic
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from pyagent_providers import ModelOutputError, OutputSchema, UserError
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     billing = "billing"
     technical = "technical"
 
