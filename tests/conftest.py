@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.fakeapi import FakeAPI
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -28,3 +31,16 @@ def _no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     for variable in _KEY_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture(scope="session")
+def _fakeapi_server() -> Iterator[FakeAPI]:
+    with FakeAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def fakeapi(_fakeapi_server: FakeAPI) -> FakeAPI:
+    """The local wire-format server (tests/fakeapi), with an empty script and log."""
+    _fakeapi_server.reset()
+    return _fakeapi_server

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+import httpx2
+
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -178,8 +180,13 @@ class SDKProvider(ABC, Generic[ClientT]):
 
     def _translate(self, error: Exception, timeout: float) -> Exception:
         mapped = self._map_error(error)
-        if isinstance(error, TimeoutError) or isinstance(mapped, ProviderTimeoutError):
+        # Both SDKs run on httpx2; a transport error mid-stream escapes them unwrapped.
+        if isinstance(error, TimeoutError | httpx2.TimeoutException):
             return self._timeout_error(timeout)
+        if isinstance(mapped, ProviderTimeoutError):
+            return self._timeout_error(timeout)
+        if mapped is None and isinstance(error, httpx2.TransportError):
+            return self._connection_error()
         return mapped or error
 
     # Builders for `_map_error`: the SDKs differ in class names, not in what they mean.
@@ -226,6 +233,20 @@ class SDKProvider(ABC, Generic[ClientT]):
             response.usage.cached_input_tokens,
         )
         return replace(response, latency_s=latency)
+
+
+class _DropRequestBodies(logging.Filter):
+    """Drops an SDK's DEBUG record of full request options: they hold customer text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Request options")
+
+
+def keep_request_bodies_out_of_logs(sdk_logger: str) -> None:
+    """Filter `sdk_logger` so message content never reaches logs, even at DEBUG."""
+    target = logging.getLogger(sdk_logger)
+    if not any(isinstance(f, _DropRequestBodies) for f in target.filters):
+        target.addFilter(_DropRequestBodies())
 
 
 class _NoThrottle:

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from ._sdk_provider import SDKProvider
+from ._sdk_provider import SDKProvider, keep_request_bodies_out_of_logs
 from .errors import MissingDependencyError, ModelOutputError, ProviderError
 from .types import (
     Message,
@@ -32,6 +32,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingDependencyError("anthropic", "anthropic") from exc
 
 __all__ = ["AnthropicLLM"]
+
+keep_request_bodies_out_of_logs("anthropic._base_client")
 
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens on every call
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from ._sdk_provider import SDKProvider
+from ._sdk_provider import SDKProvider, keep_request_bodies_out_of_logs
 from .errors import MissingDependencyError, ModelOutputError, ProviderError
 from .types import (
     Message,
@@ -31,6 +31,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingDependencyError("openai", "openai") from exc
 
 __all__ = ["OpenAILLM"]
+
+keep_request_bodies_out_of_logs("openai._base_client")
 
 
 class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):

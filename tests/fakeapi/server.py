@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, TypedDict, Unpack, cast
@@ -44,16 +45,6 @@ _ANTHROPIC_TYPES = {
     429: "rate_limit_error",
     503: "overloaded_error",
     529: "overloaded_error",
-}
-_MESSAGES = {
-    400: "Invalid request",
-    401: "Invalid or missing API key",
-    403: "Permission denied",
-    404: "Not found",
-    429: "Rate limit exceeded",
-    500: "Internal server error",
-    503: "Service unavailable",
-    529: "Overloaded",
 }
 
 
@@ -192,9 +183,17 @@ def _last_user_text(body: JSON) -> str:
     return ""
 
 
+def _phrase(status: int) -> str:
+    """The standard reason phrase of an HTTP status (``"Overloaded"`` for 529)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Overloaded" if status == 529 else f"Error {status}"
+
+
 def _error_body(provider: Provider, status: int, message: str | None) -> JSON:
     """An error payload in the provider's format."""
-    text = message or _MESSAGES.get(status, f"Error {status}")
+    text = message or _phrase(status)
     if provider == "anthropic":
         kind = _ANTHROPIC_TYPES.get(status, "api_error")
         return {"type": "error", "error": {"type": kind, "message": text}}
@@ -300,13 +299,8 @@ class _OpenAIRender(_Render):
         if r.kind == "tool_call":
             yield chunk({"role": "assistant", "content": None, "refusal": None})
             function = {"name": r.tool_name, "arguments": ""}
-            yield chunk(
-                {
-                    "tool_calls": [
-                        {"index": 0, "id": r.call_id, "type": "function", "function": function}
-                    ]
-                }
-            )
+            call = {"index": 0, "id": r.call_id, "type": "function", "function": function}
+            yield chunk({"tool_calls": [call]})
             for part in _slices(json.dumps(r.data)):
                 yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
         else:
@@ -391,25 +385,62 @@ class _AnthropicRender(_Render):
         yield event("message_stop")
 
 
+class _State:
+    """Shared, lock-protected server state: the reply script and the recorded requests."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.lock = threading.Lock()
+        self.script: deque[Reply] = deque()
+        self.requests: list[RecordedRequest] = []
+        self.counter = 0
+        self.stopping = threading.Event()
+
+    def record(self, request: RecordedRequest) -> None:
+        """Append a request to the log."""
+        with self.lock:
+            self.requests.append(request)
+
+    def next_reply(self, body: JSON) -> tuple[Reply, int]:
+        """Pop the next scripted reply (default: echo) and a fresh response-id number."""
+        with self.lock:
+            self.counter += 1
+            if self.script:
+                return self.script.popleft(), self.counter
+        return Reply.text("echo: " + _last_user_text(body)), self.counter
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, waking up early when the server stops."""
+        if seconds > 0:
+            self.stopping.wait(seconds)
+
+
 class FakeAPI:
-    """The scriptable fake OpenAI + Anthropic server; use as a context manager."""
+    """The scriptable fake OpenAI + Anthropic server; use as a context manager.
+
+    ``latency`` seconds are slept before every response (on top of a reply's own ``delay``).
+    """
 
     def __init__(self, latency: float = 0.0, host: str = "127.0.0.1") -> None:
-        self.latency = latency
         self.host = host
-        self._lock = threading.Lock()
-        self._script: deque[Reply] = deque()
-        self._requests: list[RecordedRequest] = []
-        self._counter = 0
-        self._stopping = threading.Event()
+        self._state = _State(latency)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def latency(self) -> float:
+        """Seconds slept before every response; may be changed while running."""
+        return self._state.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._state.latency = seconds
 
     def start(self) -> FakeAPI:
         """Bind a free port on ``host`` and serve from a daemon thread (no-op if running)."""
         if self._server is None:
-            self._stopping.clear()
-            self._server = _Server((self.host, 0), self)
+            self._state.stopping.clear()
+            self._server = _Server((self.host, 0), self._state)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="fakeapi", daemon=True
             )
@@ -420,7 +451,7 @@ class FakeAPI:
         """Stop serving: wake sleeping handlers, close open connections and the listener."""
         if self._server is None:
             return
-        self._stopping.set()
+        self._state.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
@@ -459,36 +490,19 @@ class FakeAPI:
     @property
     def requests(self) -> list[RecordedRequest]:
         """A snapshot of every request received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
+        with self._state.lock:
+            return list(self._state.requests)
 
     def script(self, *replies: Reply) -> None:
         """Queue replies; each model request (either endpoint) consumes the oldest one."""
-        with self._lock:
-            self._script.extend(replies)
+        with self._state.lock:
+            self._state.script.extend(replies)
 
     def reset(self) -> None:
         """Forget queued replies and recorded requests."""
-        with self._lock:
-            self._script.clear()
-            self._requests.clear()
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-    def _next(self, body: JSON) -> tuple[Reply, int]:
-        """Pop the next scripted reply (default: echo) and a fresh response-id number."""
-        with self._lock:
-            self._counter += 1
-            if self._script:
-                return self._script.popleft(), self._counter
-        return Reply.text("echo: " + _last_user_text(body)), self._counter
-
-    def _sleep(self, seconds: float) -> None:
-        """Sleep, waking up early when the server stops."""
-        if seconds > 0:
-            self._stopping.wait(seconds)
+        with self._state.lock:
+            self._state.script.clear()
+            self._state.requests.clear()
 
 
 class _Server(ThreadingHTTPServer):
@@ -497,9 +511,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], api: FakeAPI) -> None:
+    def __init__(self, address: tuple[str, int], state: _State) -> None:
         super().__init__(address, _Handler)
-        self.api = api
+        self.state = state
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
@@ -536,14 +550,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "fakeapi/1.0"
-    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
 
     def do_POST(self) -> None:
         """Handle any method; only POST to the two model endpoints is routed."""
-        api = self.server.api
+        state = cast(_Server, self.server).state
         path = urlsplit(self.path).path
         raw = self._read_body()
         try:
@@ -551,7 +564,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         headers = {k.lower(): v for k, v in self.headers.items()}
-        api._record(RecordedRequest(self.command, path, headers, body, raw))
+        state.record(RecordedRequest(self.command, path, headers, body, raw))
 
         provider: Provider = "openai" if path == OPENAI_PATH else "anthropic"
         auth = headers.get("authorization", "")
@@ -563,18 +576,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif not isinstance(body, dict):
             refusal = (400, "Request body is not a valid JSON object")
         if refusal is not None:
-            api._sleep(api.latency)
+            state.pause(state.latency)
             return self._send_json(refusal[0], _error_body(provider, *refusal))
 
         request = cast(JSON, body)
-        reply, n = api._next(request)
-        api._sleep(api.latency + reply.delay)
+        reply, n = state.next_reply(request)
+        state.pause(state.latency + reply.delay)
         stream = request.get("stream") is True
         if reply.kind == "drop" or (reply.kind == "drop_mid_stream" and not stream):
             return self._abort()
         if reply.kind == "error":
             payload = _error_body(provider, reply.status, reply.message)
-            retry = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
+            retry = None if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
             return self._send_json(reply.status, payload, retry)
         render = (_OpenAIRender if provider == "openai" else _AnthropicRender)(reply, n, request)
         if stream:
@@ -594,12 +607,14 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # trailers
         return b"".join(chunks)
 
-    def _send_json(self, status: int, payload: JSON, headers: Mapping[str, str] = {}) -> None:  # noqa: B006
+    def _send_json(
+        self, status: int, payload: JSON, headers: Mapping[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
+        for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)

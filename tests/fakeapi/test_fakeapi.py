@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anthropic
+import httpx2
 import openai
 import pydantic
 import pytest
@@ -388,13 +389,10 @@ async def test_drop_mid_stream(
     texts: list[str] = []
     # The Anthropic SDK does not wrap transport errors raised while iterating a stream,
     # so the truncated chunked body surfaces as httpx2.RemoteProtocolError.
-    with pytest.raises(Exception) as ant_err:  # noqa: B017
+    with pytest.raises((httpx2.RemoteProtocolError, anthropic.APIConnectionError)):
         async with ant.messages.stream(model="c", max_tokens=8, messages=USER) as stream:
             async for text in stream.text_stream:
                 texts.append(text)
-    assert "RemoteProtocolError" in type(ant_err.value).__name__ or isinstance(
-        ant_err.value, anthropic.APIConnectionError
-    )
     assert texts and "".join(texts) != "one two three"
 
 
@@ -456,14 +454,10 @@ async def test_concurrent_requests_all_answered(
         async def one(i: int) -> str:
             msgs: Any = [{"role": "user", "content": f"n{i}"}]
             if i % 2:
-                return (
-                    (await a.messages.create(model="c", max_tokens=8, messages=msgs))
-                    .content[0]
-                    .text
-                )
-            return (await o.chat.completions.create(model="g", messages=msgs)).choices[
-                0
-            ].message.content or ""
+                msg = await a.messages.create(model="c", max_tokens=8, messages=msgs)
+                return msg.content[0].text
+            resp = await o.chat.completions.create(model="g", messages=msgs)
+            return resp.choices[0].message.content or ""
 
         start = time.monotonic()
         answers = await asyncio.gather(*(one(i) for i in range(20)))
