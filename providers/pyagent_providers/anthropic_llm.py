@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, cast
 
 from ._sdk_provider import SDKProvider, keep_request_bodies_out_of_logs
@@ -261,11 +262,13 @@ def _usage(usage: Any) -> Usage:
     """Our usage from Anthropic's: its input_tokens exclude cache reads and writes."""
     cache_read = getattr(usage, "cache_read_input_tokens", None) or 0
     cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
+    details = getattr(usage, "output_tokens_details", None)
     return Usage(
         input_tokens=(getattr(usage, "input_tokens", None) or 0) + cache_read + cache_write,
         output_tokens=getattr(usage, "output_tokens", None) or 0,
         cached_input_tokens=cache_read,
         cache_write_tokens=cache_write,
+        reasoning_tokens=getattr(details, "thinking_tokens", None) or 0,
     )
 
 
@@ -273,9 +276,8 @@ def _merge_stream_usage(start: Usage, delta: Any) -> Usage:
     """message_delta carries cumulative output tokens (and, lately, input figures too)."""
     if getattr(delta, "input_tokens", None) is not None:
         return _usage(delta)
-    return Usage(
-        input_tokens=start.input_tokens,
+    return replace(
+        start,
         output_tokens=delta.output_tokens or 0,
-        cached_input_tokens=start.cached_input_tokens,
-        cache_write_tokens=start.cache_write_tokens,
+        reasoning_tokens=_usage(delta).reasoning_tokens,
     )

@@ -324,3 +324,14 @@ def test_model_names_as_the_seed_writes_them() -> None:
         "anthropic:claude-sonnet-4-20250514"
     )
     assert "sk-" not in repr(OpenAILLM("gpt-4o-mini", api_key="sk-secret"))
+
+
+@both
+async def test_reasoning_tokens_are_captured(fakeapi: FakeAPI, make: MakeProvider) -> None:
+    fakeapi.script(Reply.text("42", output_tokens=50, reasoning_tokens=30))
+    usage = (await make(fakeapi).complete(ModelRequest.of("think"))).usage
+    assert (usage.output_tokens, usage.reasoning_tokens) == (50, 30)
+    fakeapi.script(Reply.text("42", output_tokens=50, reasoning_tokens=30))
+    events = [e async for e in make(fakeapi).stream(ModelRequest.of("think"))]
+    assert isinstance(events[-1], StreamEnd)
+    assert events[-1].response.usage.reasoning_tokens == 30

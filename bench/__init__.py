@@ -1,0 +1,1 @@
+"""Benchmarks on public data (../shared/datasets); each script prints JSON."""
