@@ -335,3 +335,14 @@ async def test_reasoning_tokens_are_captured(fakeapi: FakeAPI, make: MakeProvide
     events = [e async for e in make(fakeapi).stream(ModelRequest.of("think"))]
     assert isinstance(events[-1], StreamEnd)
     assert events[-1].response.usage.reasoning_tokens == 30
+
+
+async def test_client_side_rate_limit_spaces_calls(fakeapi: FakeAPI) -> None:
+    import asyncio
+
+    llm = make_openai(fakeapi, requests_per_second=4.0)
+    started = time.monotonic()
+    await asyncio.gather(*(llm.complete(ModelRequest.of(f"q{i}")) for i in range(6)))
+    # 6 calls at 4/s: the last two must wait for the first one-second window to pass.
+    assert time.monotonic() - started >= 1.0
+    assert len(fakeapi.requests) == 6
