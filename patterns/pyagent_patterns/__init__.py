@@ -1,6 +1,29 @@
-"""Agent and the patterns (Supervisor, TalkerReasoner, HumanInTheLoop, ...); the top layer.
+"""Agent and the patterns that compose a tiered support system; the top layer.
 
-The patterns arrive with the patterns issue; this package holds the layer's place.
+``from pyagent_patterns import Agent, Supervisor, TalkerReasoner, ...`` or the module
+paths the seed uses (``pyagent_patterns.base``, ``.orchestration``, ``.advanced``,
+``.recovery``, ``.guardrails``).
 """
 
-__all__: list[str] = []
+from .advanced import HumanDecision, HumanInTheLoop, ReAct, TalkerReasoner
+from .base import Agent, Message, Runnable, RunResult
+from .escalations import Escalation, EscalationQueue
+from .orchestration import Supervisor
+from .recovery import BoundedExecution
+from .tools import Tool
+
+__all__ = [
+    "Agent",
+    "BoundedExecution",
+    "Escalation",
+    "EscalationQueue",
+    "HumanDecision",
+    "HumanInTheLoop",
+    "Message",
+    "ReAct",
+    "RunResult",
+    "Runnable",
+    "Supervisor",
+    "TalkerReasoner",
+    "Tool",
+]

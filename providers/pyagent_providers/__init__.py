@@ -1,7 +1,8 @@
 """pyagent's bottom layer: core types, the `LLM` protocol, model providers, pricing, tokens.
 
-The SDK-backed providers (`OpenAILLM`, `AnthropicLLM`, `OpenAICompatibleLLM`) are imported
-on first use, so this package imports without the ``openai`` / ``anthropic`` extras.
+The SDK-backed providers (`OpenAILLM`, `AnthropicLLM`, `OpenAICompatibleLLM`) and the
+embedded `LocalModel` are imported on first use, so this package imports quickly and
+without the ``openai`` / ``anthropic`` / ``local`` extras.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .resilience import RetryPolicy
 from .testing import FunctionModel, ScriptedModel
 from .tokens import count_message_tokens, count_tokens
 from .types import (
+    Example,
     Message,
     ModelRequest,
     ModelResponse,
@@ -48,16 +50,20 @@ from .types import (
 if TYPE_CHECKING:
     from .anthropic_llm import AnthropicLLM
     from .compatible import OpenAICompatibleLLM
+    from .local import Article, LocalModel
     from .openai_llm import OpenAILLM
 
 __all__ = [
     "LLM",
     "AnthropicLLM",
+    "Article",
     "AuthenticationError",
     "BudgetExceeded",
     "ConfigurationError",
+    "Example",
     "FunctionModel",
     "GuardrailTripped",
+    "LocalModel",
     "Message",
     "MissingDependencyError",
     "ModelOutputError",
@@ -97,6 +103,8 @@ _LAZY = {
     "OpenAILLM": ".openai_llm",
     "AnthropicLLM": ".anthropic_llm",
     "OpenAICompatibleLLM": ".compatible",
+    "LocalModel": ".local",
+    "Article": ".local",
 }
 
 

@@ -74,8 +74,9 @@ class AnthropicLLM(SDKProvider[anthropic.AsyncAnthropic]):
             "max_tokens": settings.max_tokens or DEFAULT_MAX_TOKENS,
             "timeout": time_limit,
         }
-        if request.system:
-            params["system"] = request.system
+        system = request.system_with_examples()
+        if system:
+            params["system"] = system
         if settings.temperature is not None:
             params["temperature"] = settings.temperature
         if settings.stop:

@@ -219,8 +219,9 @@ class OpenAILLM(SDKProvider[openai.AsyncOpenAI]):
 
 def _messages(request: ModelRequest) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    if request.system:
-        out.append({"role": "system", "content": request.system})
+    system = request.system_with_examples()
+    if system:
+        out.append({"role": "system", "content": system})
     out.extend(_message(message) for message in request.messages)
     return out
 

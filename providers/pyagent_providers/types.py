@@ -6,6 +6,7 @@ Sequences passed as lists are stored as tuples.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, get_args
@@ -14,6 +15,7 @@ from .errors import UserError
 from .output import OutputSchema
 
 __all__ = [
+    "Example",
     "Message",
     "ModelRequest",
     "ModelResponse",
@@ -104,6 +106,21 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Example:
+    """A labelled past case that anchors classification (seed 000's labelled tickets).
+
+    Attributes:
+        text: The input, e.g. a ticket's text.
+        labels: The right structured answer for it, e.g. ``{"category": "billing"}``.
+        title: A short name for reports.
+    """
+
+    text: str
+    labels: Mapping[str, Any]
+    title: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ModelSettings:
     """Per-call generation settings; ``None`` leaves the provider's default.
 
@@ -130,24 +147,46 @@ class ModelRequest:
         system: System instructions.
         output_schema: When set, the reply is parsed into this structure.
         tools: Tools the model may call.
+        examples: Labelled examples for structured output: LLM providers show them to the
+            model as few-shot cases; `LocalModel` classifies by its nearest ones.
         settings: Generation settings.
-
     """
 
     messages: tuple[Message, ...]
     system: str | None = None
     output_schema: OutputSchema | None = None
     tools: tuple[ToolSpec, ...] = ()
+    examples: tuple[Example, ...] = ()
     settings: ModelSettings = field(default_factory=ModelSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(self.messages))
         object.__setattr__(self, "tools", tuple(self.tools))
+        object.__setattr__(self, "examples", tuple(self.examples))
         if not self.messages:
             raise UserError("a model request needs at least one message")
         for message in self.messages:
             if not isinstance(message, Message):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise UserError(f"messages must be Message objects, not {type(message).__name__}")
+
+    @property
+    def last_user_text(self) -> str:
+        """The most recent user message's text (``""`` if there is none)."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+    def system_with_examples(self) -> str | None:
+        """The system text, with the labelled examples appended as few-shot cases."""
+        if not self.examples:
+            return self.system
+        cases = "\n".join(
+            f"- {json.dumps(example.text)} -> {json.dumps(dict(example.labels))}"
+            for example in self.examples
+        )
+        intro = "Labelled examples of past cases (input -> correct answer):"
+        return "\n\n".join(part for part in (self.system, f"{intro}\n{cases}") if part)
 
     @classmethod
     def of(
@@ -157,6 +196,7 @@ class ModelRequest:
         system: str | None = None,
         output: OutputSchema | type[Any] | Mapping[str, Any] | None = None,
         tools: Iterable[ToolSpec] = (),
+        examples: Iterable[Example] = (),
         settings: ModelSettings | None = None,
     ) -> ModelRequest:
         """Build a request from a prompt string or a message list."""
@@ -166,6 +206,7 @@ class ModelRequest:
             system=system,
             output_schema=OutputSchema.of(output) if output is not None else None,
             tools=tuple(tools),
+            examples=tuple(examples),
             settings=settings or ModelSettings(),
         )
 

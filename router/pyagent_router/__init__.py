@@ -1,6 +1,13 @@
-"""Model registry, routing, difficulty estimation, classifiers and cost tracking.
+"""Model registry, routing, difficulty estimation, classifiers and cost tracking."""
 
-Built on `pyagent_providers`; the routing components arrive with the routing issue.
-"""
+from .difficulty import DifficultyEstimate, DifficultyEstimator, LLMDifficultyEstimator
+from .middleware import RoutableAgent, RoutedAgent, RouterMiddleware
 
-__all__: list[str] = []
+__all__ = [
+    "DifficultyEstimate",
+    "DifficultyEstimator",
+    "LLMDifficultyEstimator",
+    "RoutableAgent",
+    "RoutedAgent",
+    "RouterMiddleware",
+]

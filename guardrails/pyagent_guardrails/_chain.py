@@ -1,0 +1,97 @@
+"""`GuardrailChain`: runs guards in order, each on the previous one's output."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from pyagent_guardrails._types import Finding, Guard, GuardResult, invalid_text_reason, refused
+
+logger = logging.getLogger("pyagent.guardrails")
+
+
+class GuardrailChain:
+    """Guards applied one after another; the text passes only if every guard passes it.
+
+    Each guard checks the previous guard's ``sanitized_content``, so a chain of
+    ``LengthGuard(truncate=True)`` and ``PIIGuard()`` redacts the truncated text. The
+    chain stops at the first guard that does not pass. Findings of all guards that ran
+    are merged in order; a finding's span refers to the text its own guard was given.
+
+    The chain never raises on bad input or a broken guard: a non-``str`` input, a string
+    with lone surrogates, or an exception inside a guard all give ``passed=False`` with a
+    message that never quotes the text (fail closed).
+
+    Example:
+        >>> chain = GuardrailChain([LengthGuard(max_chars=3_000, truncate=True), PIIGuard()])
+        >>> result = chain.check("Call me at (415) 555-0132", conversation_id="c1")
+        >>> result.passed, result.sanitized_content
+        (True, 'Call me at <PHONE_NUMBER_1>')
+    """
+
+    def __init__(self, guards: Sequence[Guard]) -> None:
+        """Create a chain.
+
+        Args:
+            guards: The guards, in the order they run.
+        """
+        self.guards: tuple[Guard, ...] = tuple(guards)
+
+    def __repr__(self) -> str:
+        return f"GuardrailChain({list(self.guards)!r})"
+
+    def check(self, text: str, *, conversation_id: str | None = None) -> GuardResult:
+        """Run every guard on ``text`` in order.
+
+        Args:
+            text: The message.
+            conversation_id: Passed on to every guard.
+
+        Returns:
+            The last guard's ``sanitized_content`` when all pass, with every finding;
+            otherwise ``passed=False``, ``sanitized_content=None`` and the reason.
+        """
+        reason = invalid_text_reason(text)
+        if reason is not None:
+            return refused(reason)
+        current = text
+        findings: list[Finding] = []
+        for guard in self.guards:
+            name = _guard_name(guard)
+            try:
+                result = guard.check(current, conversation_id=conversation_id)
+            except Exception as exc:
+                logger.error("guard %r raised %s; message withheld", name, type(exc).__name__)
+                return refused(f"guard '{name}' failed; message withheld", findings=tuple(findings))
+            findings.extend(result.findings)
+            if not result.passed:
+                return refused(
+                    result.message or f"blocked by guard '{name}'", findings=tuple(findings)
+                )
+            if result.sanitized_content is None:
+                # A pass without text to pass on is a broken guard: do not fall back to
+                # the unsanitized input.
+                logger.error("guard %r passed without sanitized content", name)
+                return refused(f"guard '{name}' failed; message withheld", findings=tuple(findings))
+            current = result.sanitized_content
+        return GuardResult(passed=True, sanitized_content=current, findings=tuple(findings))
+
+    async def acheck(self, text: str, *, conversation_id: str | None = None) -> GuardResult:
+        """Like `check`, in a worker thread so the event loop stays free.
+
+        Args:
+            text: The message.
+            conversation_id: Passed on to every guard.
+
+        Returns:
+            The same result `check` gives.
+        """
+        return await asyncio.to_thread(self.check, text, conversation_id=conversation_id)
+
+
+def _guard_name(guard: Guard) -> str:
+    try:
+        return str(guard.name)
+    except Exception:
+        return type(guard).__name__

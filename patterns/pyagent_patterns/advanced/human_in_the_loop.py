@@ -1,0 +1,178 @@
+"""`HumanInTheLoop`: cases a bot must not decide go to a person, durably.
+
+A case escalates when the customer's text matches a high-risk keyword (whole words, case
+and accent insensitive) or when the Supervisor routed it to an escalation route. Then the
+agent writes a hand-off summary, the case is written to the `EscalationQueue` (SQLite;
+it survives restarts), and `review_fn` — sync or async — decides what the customer is
+told with a `HumanDecision`. Cases that do not escalate are simply answered by the agent.
+
+If `review_fn` raises, the case stays queued and the customer gets the holding message:
+a failing review hook must not lose the case or show the customer an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyagent_providers import Message
+
+from ..base import Runnable, RunResult, as_messages
+from ..escalations import EscalationQueue, Priority
+
+__all__ = ["HumanDecision", "HumanInTheLoop"]
+
+logger = logging.getLogger("pyagent.patterns")
+
+HOLDING_MESSAGE = (
+    "I've passed your message to a member of our team, who will review it personally. "
+    "Your reference is {ticket}. We'll reply here as soon as we can."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HumanDecision:
+    """A person's (or a review hook's) verdict on an escalated case.
+
+    Attributes:
+        approved: Whether the customer may receive a reply now.
+        modified_output: What to send instead of the agent's output (e.g. a holding reply).
+    """
+
+    approved: bool
+    modified_output: str | None = None
+
+
+ReviewFn = Callable[[str, dict[str, Any]], HumanDecision | Awaitable[HumanDecision]]
+
+
+class HumanInTheLoop:
+    """Escalates risky conversations to a person through a durable queue.
+
+    Args:
+        agent: Writes the hand-off summary for the person (and answers cases that do not
+            escalate).
+        review_fn: ``review_fn(output, metadata) -> HumanDecision`` (sync or async).
+        high_risk_keywords: Words or phrases that always escalate.
+        queue: Where escalations are stored; defaults to the SQLite file under
+            ``$PYAGENT_DATA_DIR``.
+        escalate_routes: Supervisor routes that always escalate.
+        holding_message: What the customer is told when the decision gives no text or is
+            not approved; ``{ticket}`` is replaced with the escalation id.
+    """
+
+    def __init__(
+        self,
+        agent: Runnable,
+        review_fn: ReviewFn,
+        high_risk_keywords: Iterable[str] = (),
+        *,
+        queue: EscalationQueue | None = None,
+        escalate_routes: Iterable[str] = ("escalate",),
+        holding_message: str = HOLDING_MESSAGE,
+    ) -> None:
+        self.agent = agent
+        self.review_fn = review_fn
+        self.high_risk_keywords = tuple(high_risk_keywords)
+        self._keyword_pattern = _keyword_pattern(self.high_risk_keywords)
+        self._queue = queue
+        self.escalate_routes = frozenset(escalate_routes)
+        self.holding_message = holding_message
+
+    @property
+    def queue(self) -> EscalationQueue:
+        """The escalation queue (opened on first use)."""
+        if self._queue is None:
+            self._queue = EscalationQueue()
+        return self._queue
+
+    @property
+    def llm(self) -> Any:
+        """The summarising agent's model."""
+        return getattr(self.agent, "llm", None)
+
+    def matched_keywords(self, text: str) -> list[str]:
+        """High-risk keywords found in `text` as whole words (case/accent insensitive)."""
+        if self._keyword_pattern is None:
+            return []
+        return sorted({m.group(0) for m in self._keyword_pattern.finditer(_fold(text))})
+
+    async def run(
+        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Answer `input`, or escalate it to a person when it must not be decided by a bot."""
+        messages = as_messages(input)
+        context = dict(context or {})
+        customer_text = "\n".join(m.content for m in messages if m.role == "user")
+        keywords = self.matched_keywords(customer_text)
+        routed = context.get("route") in self.escalate_routes
+        result = await self.agent.run(messages, context=context)
+        if not keywords and not routed:
+            return result.with_metadata(escalated=False)
+
+        reason = f"keywords: {', '.join(keywords)}" if keywords else f"route: {context['route']}"
+        priority: Priority = "high" if keywords else "normal"
+        summary = str(result.output)
+        escalation = await asyncio.to_thread(
+            self.queue.put,
+            summary=summary,
+            reason=reason,
+            conversation=messages,
+            priority=priority,
+            conversation_id=context.get("conversation_id"),
+            metadata={"agent_model": result.metadata.get("routed_model")},
+        )
+        metadata = {
+            **result.metadata,
+            "escalated": True,
+            "ticket_id": escalation.id,
+            "escalation_reason": reason,
+            "priority": priority,
+        }
+        holding = self.holding_message.format(ticket=escalation.id)
+        try:
+            decision = await _call_review(self.review_fn, summary, dict(metadata))
+            reply = decision.modified_output if decision.approved else None
+            metadata["human_decision"] = "approved" if decision.approved else "rejected"
+        except Exception as exc:  # the case is queued; the customer must still get an answer
+            logger.error("review_fn failed for %s: %s", escalation.id, type(exc).__name__)
+            reply, metadata["review_error"] = None, type(exc).__name__
+        return RunResult(
+            output=reply or holding,
+            metadata=metadata,
+            usage=result.usage,
+            cost=result.cost,
+            messages=(*messages, Message.assistant(reply or holding)),
+        )
+
+
+async def _call_review(review_fn: ReviewFn, output: str, metadata: dict[str, Any]) -> HumanDecision:
+    if inspect.iscoroutinefunction(review_fn):
+        decision = await review_fn(output, metadata)
+    else:
+        decision = await asyncio.to_thread(review_fn, output, metadata)
+        if inspect.isawaitable(decision):
+            decision = await decision
+    if not isinstance(decision, HumanDecision):
+        raise TypeError(f"review_fn must return a HumanDecision, not {type(decision).__name__}")
+    return decision
+
+
+def _fold(text: str) -> str:
+    """Casefold and strip accents, so "Frâude" matches "fraude"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
+    folded = sorted({_fold(k).strip() for k in keywords if k.strip()}, key=len, reverse=True)
+    if not folded:
+        return None
+    alternatives = "|".join(r"\s+".join(map(re.escape, k.split())) for k in folded)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")

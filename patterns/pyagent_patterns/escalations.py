@@ -1,0 +1,184 @@
+"""The durable queue of conversations waiting for a person (SQLite, the embedded default).
+
+Each escalation keeps an id, a priority, the hand-off summary, the reason, the redacted
+conversation and its status. It lives in a SQLite file, so it survives restarts and can be
+read by another process (WAL mode lets readers and one writer work at once).
+
+The default file is ``$PYAGENT_DATA_DIR/escalations.sqlite3`` (``~/.pyagent`` when the
+variable is unset).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pyagent_providers import Message, UserError
+
+__all__ = ["Escalation", "EscalationQueue", "default_data_dir"]
+
+Priority = Literal["low", "normal", "high", "urgent"]
+Status = Literal["open", "claimed", "resolved"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS escalations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    created_at TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    reason TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    conversation_id TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS escalations_status ON escalations (status, priority);
+"""
+
+
+def default_data_dir() -> Path:
+    """Where pyagent keeps its files: ``$PYAGENT_DATA_DIR`` or ``~/.pyagent``."""
+    return Path(os.environ.get("PYAGENT_DATA_DIR") or Path.home() / ".pyagent")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Escalation:
+    """One conversation waiting for a person."""
+
+    id: str
+    created_at: datetime
+    priority: Priority
+    status: Status
+    reason: str
+    summary: str
+    conversation: tuple[Message, ...]
+    conversation_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+class EscalationQueue:
+    """A SQLite-backed queue of escalations.
+
+    Args:
+        path: The SQLite file (created with its folder); defaults under `default_data_dir`.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_data_dir() / "escalations.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"EscalationQueue({str(self.path)!r})"
+
+    @contextmanager
+    def _connect(self) -> Generator[sqlite3.Connection]:
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=10)
+            try:
+                with db:  # commits, or rolls back on error
+                    yield db
+            finally:
+                db.close()
+
+    def put(
+        self,
+        *,
+        summary: str,
+        reason: str,
+        conversation: Sequence[Message],
+        priority: Priority = "normal",
+        conversation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Escalation:
+        """Queue a conversation for a person and return the stored escalation."""
+        created = datetime.now(UTC)
+        turns = [
+            {"role": m.role, "content": m.content, "tool_call_id": m.tool_call_id}
+            for m in conversation
+        ]
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO escalations (id, created_at, priority, reason, summary,"
+                " conversation, conversation_id, metadata) VALUES ('', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    created.isoformat(),
+                    priority,
+                    reason,
+                    summary,
+                    json.dumps(turns),
+                    conversation_id,
+                    json.dumps(metadata or {}, default=str),
+                ),
+            )
+            ticket = f"ESC-{cursor.lastrowid:06d}"
+            db.execute("UPDATE escalations SET id = ? WHERE seq = ?", (ticket, cursor.lastrowid))
+        found = self.get(ticket)
+        assert found is not None
+        return found
+
+    def get(self, escalation_id: str) -> Escalation | None:
+        """The escalation with this id, or ``None``."""
+        with self._connect() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM escalations WHERE id = ?", (escalation_id,))
+            found = row.fetchone()
+        return _escalation(found) if found else None
+
+    def list(self, status: Status | None = "open") -> list[Escalation]:
+        """Escalations with `status` (all when ``None``), most urgent first, then oldest."""
+        order = (
+            "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+        )
+        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM escalations {where} ORDER BY {order}, seq", args
+            ).fetchall()
+        return [_escalation(row) for row in rows]
+
+    def set_status(self, escalation_id: str, status: Status) -> Escalation:
+        """Move an escalation to `status` (claimed by a person, resolved)."""
+        with self._connect() as db:
+            changed = db.execute(
+                "UPDATE escalations SET status = ? WHERE id = ?", (status, escalation_id)
+            ).rowcount
+        if not changed:
+            raise UserError(f"no escalation {escalation_id!r}")
+        found = self.get(escalation_id)
+        assert found is not None
+        return found
+
+
+_COLUMNS = (
+    "id, created_at, priority, status, reason, summary, conversation, conversation_id, metadata"
+)
+
+
+def _escalation(row: tuple[Any, ...]) -> Escalation:
+    ident, created, priority, status, reason, summary, turns, conversation_id, metadata = row
+    return Escalation(
+        id=ident,
+        created_at=datetime.fromisoformat(created),
+        priority=priority,
+        status=status,
+        reason=reason,
+        summary=summary,
+        conversation=tuple(
+            Message(t["role"], t["content"], tool_call_id=t.get("tool_call_id"))
+            for t in json.loads(turns)
+        ),
+        conversation_id=conversation_id,
+        metadata=json.loads(metadata),
+    )

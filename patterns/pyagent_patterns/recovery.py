@@ -1,0 +1,112 @@
+"""`BoundedExecution`: retries with backoff inside one deadline, then a fallback agent.
+
+Recovery levels, recorded in ``metadata["recovery_level"]``:
+
+- 0: the first attempt answered;
+- 1: a retry answered (after provider errors, timeouts or malformed model output);
+- 2: the fallback agent answered, after the deadline or the retries ran out;
+- 3: the fallback failed too; the customer gets a plain notice that the message was
+  kept and the team will follow up (``metadata["error"]`` says why). The customer's
+  message is never dropped: it is returned in ``RunResult.messages``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pyagent_providers import Message, PyAgentError, UserError
+
+from .base import Runnable, RunResult, as_messages
+
+__all__ = ["BoundedExecution"]
+
+logger = logging.getLogger("pyagent.patterns")
+
+LAST_RESORT = (
+    "Sorry — we couldn't answer automatically just now. Your message has been kept and "
+    "our team will follow up."
+)
+
+
+class BoundedExecution:
+    """Run `pattern` with retries inside one deadline; fall back when it cannot answer.
+
+    Args:
+        pattern: The pattern to protect.
+        fallback: Answers when `pattern` cannot (it gets the same conversation).
+        max_retries: Retries after the first attempt.
+        timeout_seconds: One deadline for all attempts of `pattern` together.
+        fallback_timeout_seconds: Deadline for the fallback.
+        backoff_seconds: First retry delay; doubles per retry, with jitter.
+    """
+
+    def __init__(
+        self,
+        pattern: Runnable,
+        fallback: Runnable,
+        max_retries: int = 2,
+        timeout_seconds: float = 30.0,
+        *,
+        fallback_timeout_seconds: float = 15.0,
+        backoff_seconds: float = 0.5,
+    ) -> None:
+        if max_retries < 0 or timeout_seconds <= 0 or fallback_timeout_seconds <= 0:
+            raise UserError("max_retries must be >= 0 and timeouts positive")
+        self.pattern = pattern
+        self.fallback = fallback
+        self.max_retries = max_retries
+        self.timeout_seconds = timeout_seconds
+        self.fallback_timeout_seconds = fallback_timeout_seconds
+        self.backoff_seconds = backoff_seconds
+
+    async def run(
+        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Answer `input`; see the module docstring for the recovery levels."""
+        messages = as_messages(input)  # bad input is the caller's error, not a retry
+        deadline = time.monotonic() + self.timeout_seconds
+        errors: list[str] = []
+        for attempt in range(self.max_retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    result = await self.pattern.run(messages, context=context)
+                return result.with_metadata(
+                    recovery_level=0 if attempt == 0 else 1, attempts=attempt + 1, errors=errors
+                )
+            except (PyAgentError, TimeoutError) as error:
+                if isinstance(error, UserError):
+                    raise
+                errors.append(type(error).__name__)
+                logger.warning("attempt %d failed: %s", attempt + 1, type(error).__name__)
+            except Exception as error:  # a bug in a pattern: don't retry it, fall back
+                errors.append(type(error).__name__)
+                logger.exception("pattern failed unexpectedly; falling back")
+                break
+            delay = self.backoff_seconds * 2**attempt * random.uniform(0.5, 1.0)
+            if attempt < self.max_retries and deadline - time.monotonic() > delay:
+                await asyncio.sleep(delay)
+        return await self._fall_back(messages, context, errors)
+
+    async def _fall_back(
+        self, messages: tuple[Message, ...], context: Mapping[str, Any] | None, errors: list[str]
+    ) -> RunResult:
+        try:
+            async with asyncio.timeout(self.fallback_timeout_seconds):
+                result = await self.fallback.run(messages, context=context)
+            return result.with_metadata(recovery_level=2, attempts=len(errors), errors=errors)
+        except Exception as error:
+            errors.append(type(error).__name__)
+            logger.error("fallback failed too: %s", type(error).__name__)
+        return RunResult(
+            output=LAST_RESORT,
+            metadata={"recovery_level": 3, "errors": errors, "error": errors[-1]},
+            messages=(*messages, Message.assistant(LAST_RESORT)),
+        )
