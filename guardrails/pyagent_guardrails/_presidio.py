@@ -238,6 +238,29 @@ def supported_entities(analyzer: Any, language: str) -> set[str] | None:
     return {str(entity) for entity in get_supported(language=language)}
 
 
+# Payment brands the small spaCy model tags as PERSON in support messages ("Do you take
+# Visa or Mastercard?"); redacting them would hide what the customer is asking about.
+_NOT_PERSONS = frozenset(
+    {
+        "amex",
+        "american express",
+        "apple pay",
+        "diners club",
+        "discover",
+        "google pay",
+        "klarna",
+        "maestro",
+        "mastercard",
+        "paypal",
+        "revolut",
+        "stripe",
+        "venmo",
+        "visa",
+        "zelle",
+    }
+)
+
+
 def analyze(
     analyzer: Any,
     text: str,
@@ -246,11 +269,14 @@ def analyze(
     entities: Sequence[str],
     score_threshold: float,
 ) -> list[Detection]:
-    """Run ``analyzer`` on ``text`` and return its results as `Detection`s."""
+    """Run ``analyzer`` on ``text`` and return its results as `Detection`s.
+
+    PERSON detections that are only a payment brand's name are dropped.
+    """
     results = analyzer.analyze(
         text=text, language=language, entities=list(entities), score_threshold=score_threshold
     )
-    return [
+    detections = [
         Detection(
             entity_type=str(result.entity_type),
             start=int(result.start),
@@ -258,4 +284,12 @@ def analyze(
             score=float(result.score),
         )
         for result in results
+    ]
+    return [
+        detection
+        for detection in detections
+        if not (
+            detection.entity_type == "PERSON"
+            and " ".join(text[detection.start : detection.end].split()).casefold() in _NOT_PERSONS
+        )
     ]
