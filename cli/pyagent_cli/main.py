@@ -7,15 +7,16 @@ Exit codes (a contract scripts rely on): 0 ok, 2 bad input (one-line reason on s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from importlib.metadata import version
+
+from pyagent_providers import PyAgentError, UserError
 
 __all__ = ["main"]
 
 # Commands whose implementation has not landed yet, and what they are waiting for.
 _PENDING = {
-    "demo": "the patterns, guardrails, LocalModel and the customer-support recipe "
-    "(seed 002) have not been built yet",
     "route": "the router and classifiers have not been built yet",
     "cost-profile": "the router and cost tracking have not been built yet",
     "chat": "the chat handler has not been built yet",
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _demo() -> int:
+    from pyagent_cookbook.customer_support import demo
+
+    asyncio.run(demo())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -54,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"pyagent {args.command}: not available yet: {missing}.", file=sys.stderr)
         return 1
-    return 0  # pragma: no cover - every command is pending for now
+    try:
+        return {"demo": _demo}[args.command]()
+    except PyAgentError as error:
+        print(f"pyagent {args.command}: {error}", file=sys.stderr)
+        return 2 if isinstance(error, UserError) else 1
 
 
 if __name__ == "__main__":

@@ -27,8 +27,7 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "US_SSN",
 )
 DETECTION_FAILED = "PII detection failed; message withheld"
-# Placeholders of the conversation_id=None case. Not a valid id from any of our callers
-# (they use UUIDs or ticket ids), so it cannot mix with a real conversation.
+# Where placeholders of conversation_id=None live; the NUL keeps it apart from real ids.
 _DEFAULT_CONVERSATION = "\x00default"
 _PII_EXTRA_HINT = "pip install 'pyagent[pii]'"
 
@@ -185,7 +184,7 @@ class PIIGuard:
     def redact(self, text: str, *, conversation_id: str | None = None) -> str:
         """Return ``text`` with personal data replaced by placeholders.
 
-        Redacts whatever ``redact`` was set to at construction.
+        Redacts even when the guard was built with ``redact=False``.
 
         Args:
             text: The message.

@@ -152,7 +152,7 @@ def introduced_name_recognizer(language: str) -> PatternRecognizer:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SharedAnalyzer:
-    """An analyzer and the lock that serialises calls to it (spaCy is not thread-safe)."""
+    """An analyzer and the lock that serialises calls to it (spaCy does not promise thread safety)."""
 
     analyzer: Any
     lock: threading.Lock
@@ -179,6 +179,14 @@ def shared_analyzer(spacy_model: str, language: str) -> SharedAnalyzer:
         return shared
 
 
+def _skip_other_language_notices(record: logging.LogRecord) -> bool:
+    # Presidio warns about each predefined recognizer of another language it skips
+    # (a dozen lines per build); they say nothing about our configuration.
+    return not record.getMessage().startswith(
+        "Recognizer not added to registry because language is not supported"
+    )
+
+
 def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
     """Build a Presidio analyzer on a local spaCy model, with offline recognizers.
 
@@ -199,7 +207,12 @@ def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
         }
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=[language])
-    registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=[language])
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    presidio_logger.addFilter(_skip_other_language_notices)
+    try:
+        registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=[language])
+    finally:
+        presidio_logger.removeFilter(_skip_other_language_notices)
     predefined = cast(
         "list[EntityRecognizer]",
         registry.recognizers,  # pyright: ignore[reportUnknownMemberType]
@@ -277,19 +290,51 @@ def analyze(
         text=text, language=language, entities=list(entities), score_threshold=score_threshold
     )
     detections = [
-        Detection(
-            entity_type=str(result.entity_type),
-            start=int(result.start),
-            end=int(result.end),
-            score=float(result.score),
+        _tidy(
+            text,
+            Detection(
+                entity_type=str(result.entity_type),
+                start=int(result.start),
+                end=int(result.end),
+                score=float(result.score),
+            ),
         )
         for result in results
     ]
     return [
         detection
         for detection in detections
-        if not (
+        if detection.end > detection.start
+        and not (
             detection.entity_type == "PERSON"
             and " ".join(text[detection.start : detection.end].split()).casefold() in _NOT_PERSONS
         )
     ]
+
+
+_POSSESSIVE = regex.compile(r"['’]s$")
+_URL_TRAILING_PUNCTUATION = regex.compile(r"[.,;:!?'\"]+$")
+
+
+def _tidy(text: str, detection: Detection) -> Detection:
+    """Trim what detectors take along but is not part of the value.
+
+    spaCy puts the possessive in the name ("Sarah Connor's"), which would give the same
+    person a second placeholder; the URL pattern takes the sentence's punctuation.
+    """
+    if detection.end > len(text) or detection.start < 0:
+        return detection  # out of range: left for the caller to refuse
+    value = text[detection.start : detection.end]
+    trimmed = value.rstrip()
+    if detection.entity_type == "PERSON":
+        trimmed = _POSSESSIVE.sub("", trimmed)
+    elif detection.entity_type == "URL":
+        trimmed = _URL_TRAILING_PUNCTUATION.sub("", trimmed)
+    if len(trimmed) == len(value) or not trimmed.strip():
+        return detection
+    return Detection(
+        entity_type=detection.entity_type,
+        start=detection.start,
+        end=detection.start + len(trimmed),
+        score=detection.score,
+    )

@@ -1,3 +1,4 @@
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -97,8 +98,12 @@ async def test_the_queue_survives_a_new_process(tmp_path: Path) -> None:
         "q.set_status(e.id, 'claimed')"
     )
     path = str(tmp_path / "escalations.sqlite3")
-    out = subprocess.run(
-        [sys.executable, "-c", script, path, ticket], capture_output=True, text=True, check=True
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", script, path, ticket],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "open high legal action is coming"
     reopened = EscalationQueue(path)

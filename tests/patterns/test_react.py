@@ -32,7 +32,9 @@ def tool_then_answer(request: ModelRequest) -> object:
 
 async def test_sync_and_async_tools_round_trip() -> None:
     llm = FunctionModel(tool_then_answer)
-    react = ReAct(Agent("tech_kb", llm), tools={"search_kb": search_kb, "order_status": order_status})
+    react = ReAct(
+        Agent("tech_kb", llm), tools={"search_kb": search_kb, "order_status": order_status}
+    )
     result = await react.run("webhooks broken and where is ORD-1?")
     assert result.output == (
         'Final: 3 articles about webhooks | {"order": "ORD-1", "status": "shipped"}'

@@ -27,7 +27,9 @@ class Recorder:
 
 def supervisor(llm: ScriptedModel, **options: Any) -> tuple[Supervisor, dict[str, Recorder]]:
     routes = {name: Recorder(name) for name in ("billing", "technical", "escalate")}
-    return Supervisor(classifier=Agent("classifier", llm, system_prompt=PROMPT), routes=routes, **options), routes
+    return Supervisor(
+        classifier=Agent("classifier", llm, system_prompt=PROMPT), routes=routes, **options
+    ), routes
 
 
 async def test_routes_by_a_structured_enum() -> None:
@@ -63,7 +65,10 @@ async def test_override_with_context_fields_by_name() -> None:
     llm = ScriptedModel([{"route": "billing", "confidence": 0.8}])
     sup, _ = supervisor(llm, override=route_by_sla)
     enterprise = await sup.run("invoice?", context={"customer_tier": "enterprise"})
-    assert enterprise.metadata["route"] == "escalate" and enterprise.metadata["routed_by"] == "override"
+    assert (
+        enterprise.metadata["route"] == "escalate"
+        and enterprise.metadata["routed_by"] == "override"
+    )
     assert llm.calls == []  # the override saved a classifier call
     normal = await sup.run("invoice?", context={"customer_tier": "pro"})
     assert normal.metadata["route"] == "billing"

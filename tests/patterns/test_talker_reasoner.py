@@ -16,7 +16,9 @@ class Fixed:
         return DifficultyEstimate(difficulty=self.difficulty, reason="fixed", estimator="fixed")
 
 
-@pytest.mark.parametrize(("difficulty", "tier"), [(1, "fast"), (4, "fast"), (5, "smart"), (9, "smart")])
+@pytest.mark.parametrize(
+    ("difficulty", "tier"), [(1, "fast"), (4, "fast"), (5, "smart"), (9, "smart")]
+)
 async def test_threshold_decides_the_tier(difficulty: int, tier: str) -> None:
     talker = Agent("talker", ScriptedModel(["quick"], model="fast"))
     reasoner = Agent("reasoner", ScriptedModel(["deep"], model="smart"))
@@ -37,7 +39,9 @@ async def test_default_estimator_is_a_structured_call_on_the_talkers_model() -> 
     rating = fast.calls[0].output_schema
     assert rating is not None and rating.json_schema["properties"]["difficulty"]["maximum"] == 10
     # usage and cost cover the rating call as well as the answer
-    rating_tokens = count_tokens(json.dumps({"difficulty": 7, "reason": "webhook debugging"}), "test:x")
+    rating_tokens = count_tokens(
+        json.dumps({"difficulty": 7, "reason": "webhook debugging"}), "test:x"
+    )
     answer_tokens = count_tokens("Let's debug step by step.", "test:x")
     assert result.usage.output_tokens == rating_tokens + answer_tokens
 
@@ -54,4 +58,6 @@ async def test_out_of_range_difficulty_is_a_model_output_error() -> None:
 
 def test_threshold_must_be_a_difficulty() -> None:
     with pytest.raises(UserError):
-        TalkerReasoner(Agent("t", ScriptedModel()), Agent("r", ScriptedModel()), handoff_threshold=11)
+        TalkerReasoner(
+            Agent("t", ScriptedModel()), Agent("r", ScriptedModel()), handoff_threshold=11
+        )
