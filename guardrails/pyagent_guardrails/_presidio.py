@@ -152,7 +152,10 @@ def introduced_name_recognizer(language: str) -> PatternRecognizer:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SharedAnalyzer:
-    """An analyzer and the lock that serialises calls to it (spaCy does not promise thread safety)."""
+    """An analyzer and the lock that serialises calls to it.
+
+    spaCy does not promise that one pipeline may be called from several threads at once.
+    """
 
     analyzer: Any
     lock: threading.Lock
@@ -187,6 +190,11 @@ def _skip_other_language_notices(record: logging.LogRecord) -> bool:
     )
 
 
+def _no_debug_records(record: logging.LogRecord) -> bool:
+    """Presidio logs words of the analysed text at DEBUG; raw PII must never reach logs."""
+    return record.levelno > logging.DEBUG
+
+
 def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
     """Build a Presidio analyzer on a local spaCy model, with offline recognizers.
 
@@ -208,6 +216,8 @@ def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=[language])
     presidio_logger = logging.getLogger("presidio-analyzer")
+    if _no_debug_records not in presidio_logger.filters:
+        presidio_logger.addFilter(_no_debug_records)
     presidio_logger.addFilter(_skip_other_language_notices)
     try:
         registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=[language])

@@ -16,8 +16,8 @@ ends with a note that it was drafted offline and which help-centre article it us
   calibrated to priority. A system prompt that asks for a *summary* gets a hand-off
   summary for a person instead (issue, what was tried, recommended action).
 - **Tools.** With tools offered, it calls the tool whose description best matches the
-  request (its first string parameter gets the customer's text), then answers from the
-  tool's result.
+  request once (its first required string parameter gets the customer's text), then
+  answers from the tool's result.
 """
 
 from __future__ import annotations
@@ -372,10 +372,7 @@ class LocalModel:
             return ()
         vectors = self.embedder.embed([query, *(f"{t.name}: {t.description}" for t in usable)])
         similarities = vectors[1:] @ vectors[0]
-        best = int(np.argmax(similarities))
-        if similarities[best] < 0.1:
-            return ()
-        tool = usable[best]
+        tool = usable[int(np.argmax(similarities))]  # tools were offered: use the closest once
         self._calls += 1
         parameter = _first_string_parameter(tool)
         assert parameter is not None

@@ -475,3 +475,11 @@ def test_touching_detections_stay_separate() -> None:
     text = "ann@example.com4111111111111111"
     analyzer = ScriptedAnalyzer(("EMAIL_ADDRESS", 0, 15, 1.0), ("CREDIT_CARD", 15, 31, 1.0))
     assert PIIGuard(analyzer=analyzer).redact(text) == "<EMAIL_ADDRESS_1><CREDIT_CARD_1>"
+
+
+def test_no_raw_pii_reaches_logs_even_at_debug(
+    guard: PIIGuard, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        guard.check("Mail sarah.connor@example.com, I'm Sarah Connor", conversation_id="logs")
+    assert "sarah.connor@example.com" not in caplog.text and "Connor" not in caplog.text
