@@ -22,7 +22,9 @@ _KEY_VARIABLES = (
 
 
 @pytest.fixture(autouse=True)
-def _no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_real_provider(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Hide real API keys, so a real provider call fails with ConfigurationError.
 
     pytest-socket (``--allow-hosts=127.0.0.1,::1`` in pyproject.toml) refuses every
@@ -31,6 +33,8 @@ def _no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     for variable in _KEY_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
+    # files pyagent keeps by default (the escalation queue) go to a temporary folder
+    monkeypatch.setenv("PYAGENT_DATA_DIR", str(tmp_path_factory.mktemp("pyagent-data")))
 
 
 @pytest.fixture(scope="session")

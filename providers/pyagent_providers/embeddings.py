@@ -64,9 +64,11 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub at run time
             try:
+                import transformers
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
                 raise MissingDependencyError("sentence-transformers", "local") from exc
+            transformers.logging.disable_progress_bar()  # keep CLI output clean
             self._model = SentenceTransformer(self._source, device=self._device)
         return self._model
 
