@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,8 @@ from tests.fakeapi import FakeAPI
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# An empty tiktoken cache, as on a fresh machine: token counts must seed it offline.
+os.environ["TIKTOKEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="pyagent-tiktoken-")
 
 _KEY_VARIABLES = (
     "OPENAI_API_KEY",
