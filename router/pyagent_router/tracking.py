@@ -1,0 +1,287 @@
+"""Cost tracking per call, agent, route, conversation and day.
+
+`CostTracker.meter(llm)` wraps a model so every call it answers is recorded with its usage
+and cost, labelled with whatever `cost_labels(...)` is in force (agent, route,
+conversation, query...). Cost is computed from the usage the API returned. When a model is
+*priced as* another one — the offline `LocalModel` standing in for gpt-4o-mini in a cost
+profile — the record is flagged ``estimated``: its token counts were not reported by the
+priced model's API.
+
+Records live in SQLite: in memory by default, or in a file that survives restarts (so a
+per-day budget holds across processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Generator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from pyagent_providers import (
+    LLM,
+    ModelPrice,
+    ModelRequest,
+    ModelResponse,
+    PricingTable,
+    StreamEnd,
+    StreamEvent,
+    Usage,
+    default_pricing,
+)
+
+__all__ = ["CallRecord", "CostTracker", "MeteredLLM", "cost_labels", "current_labels"]
+
+Dimension = Literal["agent", "route", "conversation_id", "day", "model", "tier"]
+_NO_LABELS: Mapping[str, str] = MappingProxyType({})
+_LABELS: ContextVar[Mapping[str, str]] = ContextVar("pyagent_cost_labels", default=_NO_LABELS)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    at TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL, priced_as TEXT NOT NULL,
+    tier TEXT, agent TEXT, route TEXT, conversation_id TEXT, query TEXT,
+    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL, cost TEXT NOT NULL, estimated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_day ON calls (day);
+CREATE INDEX IF NOT EXISTS calls_conversation ON calls (conversation_id);
+"""
+
+
+@contextlib.contextmanager
+def cost_labels(**labels: str | None) -> Generator[None]:
+    """Label every call made inside this block (nested blocks add to the labels)."""
+    merged = {**_LABELS.get(), **{k: v for k, v in labels.items() if v is not None}}
+    token = _LABELS.set(merged)
+    try:
+        yield
+    finally:
+        _LABELS.reset(token)
+
+
+def current_labels() -> Mapping[str, str]:
+    """The labels in force for calls made now."""
+    return _LABELS.get()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallRecord:
+    """One model call and what it cost."""
+
+    at: datetime
+    model: str
+    priced_as: str
+    tier: str | None
+    agent: str | None
+    route: str | None
+    conversation_id: str | None
+    query: str | None
+    usage: Usage
+    cost: Decimal
+    estimated: bool
+
+
+class CostTracker:
+    """Records model calls and answers "what did this cost" by any dimension.
+
+    Args:
+        path: SQLite file to keep records in; in memory when ``None``.
+        pricing: Price table for models that are not priced explicitly.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, pricing: PricingTable | None = None):
+        self.path = Path(path) if path is not None else None
+        self.pricing = pricing or default_pricing()
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(self.path) if self.path else ":memory:", check_same_thread=False, timeout=10
+        )
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def meter(
+        self,
+        llm: LLM,
+        *,
+        tier: str | None = None,
+        priced_as: str | None = None,
+    ) -> MeteredLLM:
+        """`llm`, with every call recorded here.
+
+        Args:
+            llm: The model to meter.
+            tier: Tier label for its calls.
+            priced_as: Model id whose prices apply (for a stand-in such as LocalModel);
+                its records are marked estimated.
+        """
+        return MeteredLLM(llm, self, tier=tier, priced_as=priced_as)
+
+    def price_of(self, model_id: str) -> ModelPrice | None:
+        """The price used for `model_id` (``None`` if the table does not know it)."""
+        return self.pricing.find(model_id)
+
+    def record(self, record: CallRecord) -> None:
+        """Store one call."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.at.isoformat(),
+                    record.at.date().isoformat(),
+                    record.model,
+                    record.priced_as,
+                    record.tier,
+                    record.agent,
+                    record.route,
+                    record.conversation_id,
+                    record.query,
+                    record.usage.input_tokens,
+                    record.usage.output_tokens,
+                    record.usage.cached_input_tokens,
+                    str(record.cost),
+                    int(record.estimated),
+                ),
+            )
+
+    def records(self, **where: str | None) -> list[CallRecord]:
+        """Recorded calls matching every ``column=value`` in `where`, oldest first."""
+        clause, args = _where(where)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, model, priced_as, tier, agent, route, conversation_id, query,"
+                " input_tokens, output_tokens, cached_input_tokens, cost, estimated"
+                f" FROM calls {clause} ORDER BY rowid",
+                args,
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def total(self, **where: str | None) -> Decimal:
+        """Total cost of the calls matching `where`."""
+        return sum((r.cost for r in self.records(**where)), Decimal(0))
+
+    def by(self, dimension: Dimension, **where: str | None) -> dict[str, Decimal]:
+        """Cost per value of `dimension` (agent, route, conversation_id, day, model, tier)."""
+        totals: dict[str, Decimal] = {}
+        for record in self.records(**where):
+            key = (
+                record.at.date().isoformat()
+                if dimension == "day"
+                else str(getattr(record, dimension) or "-")
+            )
+            totals[key] = totals.get(key, Decimal(0)) + record.cost
+        return totals
+
+    def spent_today(self, today: date | None = None) -> Decimal:
+        """Cost of today's calls (UTC)."""
+        return self.total(day=(today or datetime.now(UTC).date()).isoformat())
+
+    def spent_on_conversation(self, conversation_id: str) -> Decimal:
+        """Cost of one conversation's calls."""
+        return self.total(conversation_id=conversation_id)
+
+
+class MeteredLLM:
+    """A model whose calls are recorded in a `CostTracker` (see `CostTracker.meter`)."""
+
+    def __init__(
+        self, llm: LLM, tracker: CostTracker, *, tier: str | None, priced_as: str | None
+    ) -> None:
+        self.inner = llm
+        self.tracker = tracker
+        self.tier = tier
+        self.priced_as = priced_as
+
+    def __repr__(self) -> str:
+        return f"MeteredLLM({self.inner!r}, tier={self.tier!r}, priced_as={self.priced_as!r})"
+
+    @property
+    def model_id(self) -> str:
+        """The metered model's id."""
+        return self.inner.model_id
+
+    @property
+    def model(self) -> str:
+        """The metered model's name."""
+        return str(getattr(self.inner, "model", self.inner.model_id))
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Answer with the inner model and record the call."""
+        response = await self.inner.complete(request)
+        self._record(response)
+        return response
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """Stream from the inner model; the call is recorded when the stream ends."""
+        async for event in self.inner.stream(request):
+            if isinstance(event, StreamEnd):
+                self._record(event.response)
+            yield event
+
+    def cost_of(self, response: ModelResponse) -> tuple[Decimal, str, bool]:
+        """Cost of `response`, the model id it was priced as, and whether it is estimated."""
+        priced_as = self.priced_as or response.model_id
+        price = self.tracker.price_of(priced_as)
+        estimated = self.priced_as is not None and self.priced_as != response.model_id
+        return (price.cost(response.usage) if price else Decimal(0)), priced_as, estimated
+
+    def _record(self, response: ModelResponse) -> None:
+        cost, priced_as, estimated = self.cost_of(response)
+        labels = current_labels()
+        self.tracker.record(
+            CallRecord(
+                at=datetime.now(UTC),
+                model=response.model_id,
+                priced_as=priced_as,
+                tier=self.tier or labels.get("tier"),
+                agent=labels.get("agent"),
+                route=labels.get("route"),
+                conversation_id=labels.get("conversation_id"),
+                query=labels.get("query"),
+                usage=response.usage,
+                cost=cost,
+                estimated=estimated,
+            )
+        )
+
+
+def _where(where: Mapping[str, str | None]) -> tuple[str, tuple[Any, ...]]:
+    allowed = {"model", "priced_as", "tier", "agent", "route", "conversation_id", "query", "day"}
+    unknown = set(where) - allowed
+    if unknown:
+        raise ValueError(f"cannot filter calls by {sorted(unknown)}")
+    if not where:
+        return "", ()
+    parts = [f"{column} IS ?" for column in where]
+    return "WHERE " + " AND ".join(parts), tuple(where.values())
+
+
+def _record(row: tuple[Any, ...]) -> CallRecord:
+    at, model, priced_as, tier, agent, route, conversation, query, tin, tout, tcached, cost, est = (
+        row
+    )
+    return CallRecord(
+        at=datetime.fromisoformat(at),
+        model=model,
+        priced_as=priced_as,
+        tier=tier,
+        agent=agent,
+        route=route,
+        conversation_id=conversation,
+        query=query,
+        usage=Usage(input_tokens=tin, output_tokens=tout, cached_input_tokens=tcached),
+        cost=Decimal(cost),
+        estimated=bool(est),
+    )
