@@ -37,11 +37,21 @@ from pyagent_providers import (
     default_pricing,
 )
 
-__all__ = ["CallRecord", "CostTracker", "MeteredLLM", "cost_labels", "current_labels"]
+__all__ = [
+    "CallRecord",
+    "CostTracker",
+    "MeteredLLM",
+    "collect_calls",
+    "cost_labels",
+    "current_labels",
+]
 
 Dimension = Literal["agent", "route", "conversation_id", "day", "model", "tier"]
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})
 _LABELS: ContextVar[Mapping[str, str]] = ContextVar("pyagent_cost_labels", default=_NO_LABELS)
+_COLLECTORS: ContextVar[tuple[list[CallRecord], ...]] = ContextVar(
+    "pyagent_call_collectors", default=()
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -64,6 +74,21 @@ def cost_labels(**labels: str | None) -> Generator[None]:
         yield
     finally:
         _LABELS.reset(token)
+
+
+@contextlib.contextmanager
+def collect_calls() -> Generator[list[CallRecord]]:
+    """Collect the records of every metered call made inside this block (and its tasks).
+
+    Unlike querying the tracker afterwards, this sees exactly this block's calls even when
+    other conversations are being answered concurrently.
+    """
+    calls: list[CallRecord] = []
+    token = _COLLECTORS.set((*_COLLECTORS.get(), calls))
+    try:
+        yield calls
+    finally:
+        _COLLECTORS.reset(token)
 
 
 def current_labels() -> Mapping[str, str]:
@@ -240,21 +265,22 @@ class MeteredLLM:
     def _record(self, response: ModelResponse) -> None:
         cost, priced_as, estimated = self.cost_of(response)
         labels = current_labels()
-        self.tracker.record(
-            CallRecord(
-                at=datetime.now(UTC),
-                model=response.model_id,
-                priced_as=priced_as,
-                tier=self.tier or labels.get("tier"),
-                agent=labels.get("agent"),
-                route=labels.get("route"),
-                conversation_id=labels.get("conversation_id"),
-                query=labels.get("query"),
-                usage=response.usage,
-                cost=cost,
-                estimated=estimated,
-            )
+        record = CallRecord(
+            at=datetime.now(UTC),
+            model=response.model_id,
+            priced_as=priced_as,
+            tier=self.tier or labels.get("tier"),
+            agent=labels.get("agent"),
+            route=labels.get("route"),
+            conversation_id=labels.get("conversation_id"),
+            query=labels.get("query"),
+            usage=response.usage,
+            cost=cost,
+            estimated=estimated,
         )
+        self.tracker.record(record)
+        for calls in _COLLECTORS.get():
+            calls.append(record)
 
 
 def _where(where: Mapping[str, str | None]) -> tuple[str, tuple[Any, ...]]:
