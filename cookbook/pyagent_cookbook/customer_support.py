@@ -26,6 +26,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,14 @@ from pyagent_patterns import (
     TalkerReasoner,
 )
 from pyagent_providers import LLM, AnthropicLLM, LocalModel, OpenAILLM
-from pyagent_router import LLMDifficultyEstimator, RouterMiddleware
+from pyagent_router import (
+    CostTracker,
+    LLMDifficultyEstimator,
+    ModelRegistry,
+    RouterMiddleware,
+    collect_calls,
+    cost_labels,
+)
 
 from .data import load_articles, load_examples
 
@@ -91,6 +99,12 @@ class Models:
     fast_name: str
     smart_name: str
     backend: str  # "openai+anthropic" | "openai" | "anthropic" | "local"
+
+    def priced_as(self, name: str) -> str | None:
+        """The online model id a local stand-in is priced as (``None`` when online)."""
+        if self.backend != "local":
+            return None
+        return f"anthropic:{name}" if name.startswith("claude") else f"openai:{name}"
 
 
 def choose_models(env: Mapping[str, str] | None = None) -> Models:
@@ -255,7 +269,10 @@ class SupportReply:
     pii_found: bool
     blocked: bool
     backend: str
+    input_tokens: int
+    output_tokens: int
     cost_usd: str
+    cost_estimated: bool
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -265,10 +282,15 @@ class SupportReply:
 class SupportSystem:
     """The seed 002 support system, assembled from the patterns.
 
+    Every model call is metered in `tracker`. Offline, the local model stands in for the
+    online models and its calls are priced as theirs, from its own token counts: the cost
+    the online system would have had for the same prompts, flagged as an estimate.
+
     Args:
         models: The tiers' models; chosen from the environment by default.
         queue: Where escalations go; defaults to the SQLite file under $PYAGENT_DATA_DIR.
         queue_path: Shortcut for ``EscalationQueue(queue_path)``.
+        tracker: Where calls and their cost are recorded (in memory by default).
     """
 
     def __init__(
@@ -277,30 +299,40 @@ class SupportSystem:
         *,
         queue: EscalationQueue | None = None,
         queue_path: str | Path | None = None,
+        tracker: CostTracker | None = None,
     ) -> None:
-        self.models = models or choose_models()
-        fast, smart = self.models.fast, self.models.smart
+        self.models = models = models or choose_models()
+        fast, smart = models.fast, models.smart
         examples = load_examples()
         self.queue = queue or EscalationQueue(queue_path)
+        self.tracker = tracker or CostTracker()
         self.input_guard = GuardrailChain(
             [LengthGuard(max_chars=3_000, truncate=True), PIIGuard(redact=True)]
         )
-        router = RouterMiddleware(
-            model_registry={self.models.fast_name: fast, self.models.smart_name: smart}
-        )
+        registry = ModelRegistry()
+        for name, llm, tier in (
+            (models.fast_name, fast, "fast"),
+            (models.smart_name, smart, "smart"),
+        ):
+            registry.register(name, llm, tier=tier, priced_as=models.priced_as(name))
+        router = RouterMiddleware(registry, tracker=self.tracker)
+        # Calls outside the tiered bots (triage, classification, difficulty) are metered too.
+        fast = router.metered(registry[models.fast_name])
         estimator = LLMDifficultyEstimator(fast, examples=examples)
 
         def bot(route: str) -> TalkerReasoner:
             quick, deep = BOT_PROMPTS[route]
             return TalkerReasoner(
-                talker=router.wrap(Agent(f"{route}_fast", fast, system_prompt=quick)),
-                reasoner=router.wrap(Agent(f"{route}_deep", smart, system_prompt=deep)),
+                talker=router.wrap(Agent(f"{route}_fast", fast, system_prompt=quick), tier="fast"),
+                reasoner=router.wrap(
+                    Agent(f"{route}_deep", smart, system_prompt=deep), tier="smart"
+                ),
                 handoff_threshold=HANDOFF_THRESHOLDS[route],
                 estimator=estimator,
             )
 
         human = HumanInTheLoop(
-            agent=router.wrap(Agent("human_prep", fast, system_prompt=HANDOFF_PROMPT)),
+            agent=router.wrap(Agent("human_prep", fast, system_prompt=HANDOFF_PROMPT), tier="fast"),
             review_fn=self.queue_human_review,
             high_risk_keywords=HIGH_RISK_KEYWORDS,
             queue=self.queue,
@@ -351,9 +383,10 @@ class SupportSystem:
             return self._blocked(check.message)
         safe_query = check.sanitized_content
         context = {"conversation_id": conversation_id}
-        signals, result = await asyncio.gather(
-            self.triage.run(safe_query), self.safe_supervisor.run(safe_query, context=context)
-        )
+        with cost_labels(conversation_id=conversation_id), collect_calls() as calls:
+            signals, result = await asyncio.gather(
+                self.triage.run(safe_query), self.safe_supervisor.run(safe_query, context=context)
+            )
         meta = result.metadata
         triage: TicketSignals = signals.output
         tier = "human" if meta.get("escalated") else meta.get("tier")
@@ -377,7 +410,10 @@ class SupportSystem:
             pii_found=check.pii_found,
             blocked=False,
             backend=self.models.backend,
-            cost_usd=str(result.cost + signals.cost),
+            input_tokens=sum(c.usage.input_tokens for c in calls),
+            output_tokens=sum(c.usage.output_tokens for c in calls),
+            cost_usd=str(sum((c.cost for c in calls), Decimal(0))),
+            cost_estimated=any(c.estimated for c in calls),
         )
 
     def _blocked(self, reason: str) -> SupportReply:
@@ -386,7 +422,8 @@ class SupportSystem:
             route=None, tier=None, category=None, priority=None, assigned_team=None,
             sentiment=None, difficulty=None, model=None, online_model=None, recovery_level=0,
             escalated=False, ticket_id=None, escalation_reason=None, redacted_text="",
-            pii_found=False, blocked=True, backend=self.models.backend, cost_usd="0",
+            pii_found=False, blocked=True, backend=self.models.backend, input_tokens=0,
+            output_tokens=0, cost_usd="0", cost_estimated=False,
         )  # fmt: skip
 
 
@@ -405,7 +442,13 @@ def format_reply(query: str, reply: SupportReply) -> str:
         f"Escalation: {reply.ticket_id} ({reply.escalation_reason})"
         if reply.escalated
         else "Escalation: none",
-        f"Cost:       ${reply.cost_usd}",
+        f"Cost:       ${reply.cost_usd} for {reply.input_tokens} input + "
+        f"{reply.output_tokens} output tokens"
+        + (
+            " (estimate: local model's tokens at the online models' prices)"
+            if reply.cost_estimated
+            else ""
+        ),
         "Reply:",
         *(f"  {line}" for line in reply.response.splitlines()),
     ]
