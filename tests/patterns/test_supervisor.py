@@ -1,10 +1,19 @@
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from pyagent_patterns import Agent, Message, RunResult, Supervisor
-from pyagent_providers import Example, ModelOutputError, NoRouteError, ScriptedModel
+from pyagent_providers import (
+    Example,
+    ModelOutputError,
+    NoRouteError,
+    ScriptedModel,
+    Usage,
+    UserError,
+)
+from pyagent_router import Classification, LLMClassifier
 
 PROMPT = """Classify customer support queries into exactly one category.
 Categories:
@@ -105,3 +114,100 @@ async def test_override_to_an_unknown_route_is_an_error() -> None:
     sup, _ = supervisor(ScriptedModel(), override=lambda query: "sales")
     with pytest.raises(NoRouteError):
         await sup.run("hi")
+
+
+# --- any pyagent_router.Classifier ----------------------------------------------------
+
+ROUTES = ("billing", "technical", "escalate")
+
+
+class StubClassifier:
+    def __init__(self, decision: Classification, labels: Sequence[str] = ROUTES) -> None:
+        self.decision = decision
+        self._labels = tuple(labels)
+        self.seen: list[Sequence[Message]] = []
+
+    @property
+    def labels(self) -> Sequence[str]:
+        return self._labels
+
+    async def classify(self, messages: Sequence[Message]) -> Classification:
+        self.seen.append(messages)
+        return self.decision
+
+
+def with_classifier(classifier: Any, **options: Any) -> tuple[Supervisor, dict[str, Recorder]]:
+    routes = {name: Recorder(name) for name in ROUTES}
+    return Supervisor(classifier=classifier, routes=routes, **options), routes
+
+
+async def test_any_classifier_routes_and_is_named_in_the_metadata() -> None:
+    stub = StubClassifier(
+        Classification(
+            label="technical",
+            confidence=0.8,
+            best="technical",
+            classifier="embedding:all-MiniLM-L6-v2",
+            usage=Usage(input_tokens=7),
+            cost=Decimal("0.01"),
+        )
+    )
+    sup, routes = with_classifier(stub)
+    result = await sup.run("My API returns 500")
+    assert result.output == "technical answered"
+    assert result.metadata["route"] == "technical"
+    assert result.metadata["route_confidence"] == 0.8
+    assert result.metadata["routed_by"] == "classifier"
+    assert result.metadata["classifier"] == "embedding:all-MiniLM-L6-v2"
+    assert result.usage.input_tokens == 7 and result.cost == Decimal("0.01")
+    assert [m.content for m in stub.seen[0]] == ["My API returns 500"]
+
+
+async def test_an_llm_classifier_is_used_as_given() -> None:
+    llm = ScriptedModel([{"route": "billing", "confidence": 0.9}])
+    sup, _ = with_classifier(LLMClassifier(llm, ROUTES, label_key="route"))
+    result = await sup.run("refund please")
+    assert result.metadata["route"] == "billing"
+    assert result.metadata["classifier"] == "llm:test:scripted"
+
+
+async def test_an_agent_classifier_is_named_and_an_override_names_none() -> None:
+    llm = ScriptedModel([{"route": "billing", "confidence": 0.9}])
+    sup, _ = supervisor(llm, override=lambda query: "escalate" if "lawsuit" in query else None)
+    assert (await sup.run("refund")).metadata["classifier"] == "llm:test:scripted"
+    assert (await sup.run("a lawsuit")).metadata["classifier"] is None
+
+
+ABSTAINED = Classification(label=None, confidence=0.3, best="billing", classifier="stub")
+
+
+async def test_an_abstention_takes_the_default_route() -> None:
+    sup, _ = with_classifier(StubClassifier(ABSTAINED), default_route="escalate")
+    result = await sup.run("hmm")
+    assert result.output == "escalate answered"
+    assert result.metadata["routed_by"] == "low_confidence_default"
+    assert result.metadata["classifier"] == "stub"
+    assert result.metadata["route_confidence"] == 0.3
+
+
+async def test_an_abstention_without_a_default_route_is_no_route() -> None:
+    sup, routes = with_classifier(StubClassifier(ABSTAINED))
+    with pytest.raises(NoRouteError, match="abstained.*'billing'.*default_route"):
+        await sup.run("hmm")
+    assert all(not r.contexts for r in routes.values())
+
+
+async def test_a_classifier_label_that_is_not_a_route_is_no_route() -> None:
+    wrong = Classification(label="sales", confidence=0.9, best="sales")
+    sup, _ = with_classifier(StubClassifier(wrong))
+    with pytest.raises(NoRouteError, match="sales"):
+        await sup.run("hi")
+
+
+def test_a_classifier_must_cover_exactly_the_routes() -> None:
+    with pytest.raises(UserError, match="not the route names"):
+        with_classifier(StubClassifier(ABSTAINED, labels=("billing", "technical")))
+    with pytest.raises(UserError, match="give them to your Classifier"):
+        with_classifier(
+            StubClassifier(ABSTAINED), examples=[Example(text="x", labels={"route": "billing"})]
+        )
