@@ -181,8 +181,9 @@ class EmbeddingDifficultyEstimator:
         query = self.embedder.embed([text])[0]
         values = [float(e.labels["difficulty"]) for e in self.examples]
         value, similarity = knn_regress(query, self._vectors, values, k=self.k)
-        nearest = [self.examples[int(i)] for i in np.argsort(self._vectors @ query)[::-1]]
-        titles = [f"{e.title} ({e.labels['difficulty']})" for e in nearest[: self.k] if e.title]
+        order = np.argsort(self._vectors @ query)[::-1][: self.k]
+        nearest = [self.examples[int(i)] for i in order]
+        titles = [f"{e.title} ({e.labels['difficulty']})" for e in nearest if e.title]
         neighbours = ", ".join(titles) if titles else f"the {self.k} nearest examples"
         return DifficultyEstimate(
             difficulty=min(max(round(value), 1), 10),
