@@ -16,6 +16,7 @@ from .difficulty import (
     EmbeddingDifficultyEstimator,
     LLMDifficultyEstimator,
 )
+from .embedding_classifier import EmbeddingClassifier
 from .middleware import RoutableAgent, RoutedAgent, RouterMiddleware
 from .registry import DEFAULT_TIERS, ModelRegistry, RegisteredModel
 from .tracking import CallRecord, CostTracker, MeteredLLM, cost_labels, current_labels
@@ -32,6 +33,7 @@ __all__ = [
     "CurvePoint",
     "DifficultyEstimate",
     "DifficultyEstimator",
+    "EmbeddingClassifier",
     "EmbeddingDifficultyEstimator",
     "LLMClassifier",
     "LLMDifficultyEstimator",

@@ -1,0 +1,280 @@
+"""A local classifier trained from labelled examples: free, about 20 ms, calibrated.
+
+`EmbeddingClassifier` embeds each example with a sentence embedder (the packaged
+all-MiniLM-L6-v2 by default) and fits a multinomial logistic regression on those unit
+vectors. Optional label descriptions (a humanised label name such as ``"card arrival"``, or
+a sentence) join the training set as one more example of their label; on few-shot data they
+anchor labels that have only a handful of examples.
+
+Confidence is calibrated by temperature scaling fitted by cross-validation: the examples
+are split into stratified folds, each fold is scored by a model trained on the others, and
+the one temperature that minimises the negative log-likelihood of those out-of-fold scores
+divides the final model's logits. A raw logistic regression trained on ten examples per
+label is far too unsure (its top probability averages ~0.57 where it is right ~85% of the
+time on Banking77); the fitted temperature brings the two together.
+
+Below `abstain_below` the classifier abstains (``label=None``, ``best`` still set), so the
+caller can ask an LLM or a person instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pyagent_providers import Example, Message, MissingDependencyError, UserError
+from pyagent_providers.embeddings import Embedder, default_embedder
+
+from .classifiers import Classification
+
+__all__ = ["EmbeddingClassifier"]
+
+Vectors = npt.NDArray[np.float32]
+Floats = npt.NDArray[np.float64]
+Indices = npt.NDArray[np.int64]
+
+# Temperatures searched when calibrating; logits of few-shot models on unit vectors need
+# anything from sharpening (T < 1) to flattening (T > 1), so the grid spans both widely.
+_TEMPERATURES = np.geomspace(0.02, 50.0, 400)
+
+
+class EmbeddingClassifier:
+    """Chooses one label by logistic regression on sentence embeddings, or abstains.
+
+    Build one with `EmbeddingClassifier.fit`. It satisfies the `Classifier` protocol, so
+    Supervisor and the routing policy can use it in place of an LLM classification call.
+
+    Attributes:
+        label_key: The `Example.labels` key it was trained to predict.
+        embedder: Turns texts into unit vectors.
+        abstain_below: Confidence under which it abstains (0-1).
+        temperature: The calibration temperature dividing the logits (1.0 when there were
+            too few examples per label to cross-validate).
+    """
+
+    def __init__(
+        self,
+        *,
+        label_key: str,
+        labels: Sequence[str],
+        weights: Floats,
+        bias: Floats,
+        temperature: float,
+        embedder: Embedder,
+        abstain_below: float,
+    ) -> None:
+        """Wrap fitted parameters; use `EmbeddingClassifier.fit` rather than this."""
+        _check_threshold(abstain_below)
+        self.label_key = label_key
+        self._labels = tuple(labels)
+        self._weights = weights
+        self._bias = bias
+        self.temperature = temperature
+        self.embedder = embedder
+        self.abstain_below = abstain_below
+
+    @classmethod
+    def fit(
+        cls,
+        examples: Iterable[Example],
+        *,
+        label_key: str,
+        embedder: Embedder | None = None,
+        descriptions: Mapping[str, str] | None = None,
+        abstain_below: float = 0.5,
+        regularization: float = 10.0,
+        folds: int = 5,
+        seed: int = 0,
+    ) -> EmbeddingClassifier:
+        """Train on the examples that carry `label_key`; examples without it are skipped.
+
+        Args:
+            examples: Labelled examples, e.g. ``Example(text=..., labels={"route": "fast"})``.
+            label_key: Which label to learn, e.g. ``"route"`` or ``"category"``.
+            embedder: Turns texts into unit vectors; defaults to the packaged all-MiniLM-L6-v2.
+            descriptions: Optional text per label, trained on as one more example of it.
+            abstain_below: Confidence under which `classify` abstains (0-1).
+            regularization: Inverse L2 strength of the logistic regression (scikit-learn's
+                ``C``); 10 suits unit-length sentence embeddings with few examples per label.
+            folds: Cross-validation folds for the calibration temperature (at most the
+                number of examples of the rarest label).
+            seed: Seeds the fold assignment, so a fit is reproducible.
+
+        Returns:
+            The fitted classifier.
+
+        Raises:
+            UserError: No example carries `label_key`, a label is not a string, fewer than
+                two labels occur, a description names a label no example has, or a
+                parameter is out of range.
+            MissingDependencyError: scikit-learn is not installed (the ``local`` extra).
+        """
+        _check_threshold(abstain_below)
+        if regularization <= 0:
+            raise UserError("regularization must be positive")
+        texts, targets, labels = _labelled(examples, label_key)
+        extra = dict(descriptions or {})
+        unknown = sorted(set(extra) - set(labels))
+        if unknown:
+            raise UserError(f"descriptions name labels that no example has: {unknown}")
+        embedder = embedder or default_embedder()
+        index = {label: i for i, label in enumerate(labels)}
+        vectors = embedder.embed([*texts, *extra.values()]).astype(np.float64)
+        example_vectors, description_vectors = vectors[: len(texts)], vectors[len(texts) :]
+        description_targets = np.asarray([index[label] for label in extra], dtype=np.int64)
+
+        def train(rows: Indices) -> tuple[Floats, Floats]:
+            # descriptions are in every training set and never held out: they are anchors
+            features = np.vstack([example_vectors[rows], description_vectors])
+            classes = np.concatenate([targets[rows], description_targets])
+            return _logistic_regression(features, classes, len(labels), regularization)
+
+        weights, bias = train(np.arange(len(texts)))
+        temperature = _cross_validated_temperature(
+            example_vectors, targets, train, folds=folds, seed=seed
+        )
+        return cls(
+            label_key=label_key,
+            labels=labels,
+            weights=weights,
+            bias=bias,
+            temperature=temperature,
+            embedder=embedder,
+            abstain_below=abstain_below,
+        )
+
+    @property
+    def labels(self) -> Sequence[str]:
+        """The labels it chooses among, sorted."""
+        return self._labels
+
+    @property
+    def name(self) -> str:
+        """Names the classifier in `Classification.classifier`, e.g. for reports."""
+        return f"embedding:{self.embedder.name}"
+
+    async def classify(self, messages: Sequence[Message]) -> Classification:
+        """Classify the last user message of `messages`.
+
+        Raises:
+            UserError: There is no non-empty user message.
+        """
+        text = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        if not text.strip():
+            raise UserError("there is no user message to classify")
+        # embedding is CPU-bound; keep the event loop free for other conversations
+        return (await asyncio.to_thread(self.predict, [text]))[0]
+
+    def predict(self, texts: Sequence[str]) -> list[Classification]:
+        """Classify many texts at once (one embedding batch), e.g. for benchmarks."""
+        if not texts:
+            return []
+        probabilities = self.probabilities(texts)
+        return [self._decide(row) for row in probabilities]
+
+    def probabilities(self, texts: Sequence[str]) -> Floats:
+        """Calibrated label probabilities, one row per text, columns in `labels` order."""
+        vectors = self.embedder.embed(list(texts)).astype(np.float64)
+        return _softmax((vectors @ self._weights.T + self._bias) / self.temperature)
+
+    def _decide(self, row: Floats) -> Classification:
+        best = int(np.argmax(row))
+        confidence = float(row[best])
+        return Classification(
+            label=self._labels[best] if confidence >= self.abstain_below else None,
+            confidence=confidence,
+            best=self._labels[best],
+            probabilities={label: float(p) for label, p in zip(self._labels, row, strict=True)},
+            classifier=self.name,
+        )
+
+
+def _check_threshold(abstain_below: float) -> None:
+    if not 0.0 <= abstain_below <= 1.0:
+        raise UserError("abstain_below must be between 0 and 1")
+
+
+def _labelled(
+    examples: Iterable[Example], label_key: str
+) -> tuple[list[str], Indices, tuple[str, ...]]:
+    """Texts, label indices and sorted labels of the examples that carry `label_key`."""
+    pairs: list[tuple[str, str]] = []
+    keys: set[str] = set()
+    for example in examples:
+        keys.update(example.labels)
+        if label_key not in example.labels:
+            continue
+        value = example.labels[label_key]
+        if not isinstance(value, str) or not value:
+            raise UserError(
+                f"{label_key!r} labels must be non-empty strings, not {value!r} "
+                f"(example {example.title or example.text[:40]!r})"
+            )
+        pairs.append((example.text, value))
+    if not pairs:
+        seen = f"; the examples have {sorted(keys)}" if keys else ""
+        raise UserError(f"no training example has a {label_key!r} label{seen}")
+    labels = tuple(sorted({label for _, label in pairs}))
+    if len(labels) < 2:
+        raise UserError(f"a classifier needs at least two {label_key!r} labels, got {labels}")
+    index = {label: i for i, label in enumerate(labels)}
+    targets = np.asarray([index[label] for _, label in pairs], dtype=np.int64)
+    return [text for text, _ in pairs], targets, labels
+
+
+def _logistic_regression(
+    features: Floats, targets: Indices, n_labels: int, regularization: float
+) -> tuple[Floats, Floats]:
+    """Multinomial logistic regression; returns weights (labels x dims) and biases."""
+    try:
+        from sklearn.linear_model import (  # pyright: ignore[reportMissingTypeStubs]
+            LogisticRegression,
+        )
+    except ImportError as exc:
+        raise MissingDependencyError("scikit-learn", "local") from exc
+    model: Any = LogisticRegression(C=regularization, max_iter=2000)
+    model.fit(features, targets)
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    intercept = np.asarray(model.intercept_, dtype=np.float64)
+    if n_labels == 2:
+        # scikit-learn keeps one row for two classes: the logit of class 1 against class 0
+        return np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return coef, intercept
+
+
+def _cross_validated_temperature(
+    vectors: Floats,
+    targets: Indices,
+    train: Callable[[Indices], tuple[Floats, Floats]],
+    *,
+    folds: int,
+    seed: int,
+) -> float:
+    """The temperature minimising the NLL of out-of-fold logits (1.0 if it cannot tell)."""
+    counts = np.bincount(targets)
+    folds = min(folds, int(counts.min()))
+    # every label must be in every training split, so a label with one example rules it out
+    if folds < 2:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(targets), dtype=np.int64)
+    for label in range(len(counts)):
+        members = rng.permutation(np.flatnonzero(targets == label))
+        fold_of[members] = np.arange(len(members)) % folds
+    logits = np.empty((len(targets), len(counts)), dtype=np.float64)
+    for fold in range(folds):
+        held_out = fold_of == fold
+        weights, bias = train(np.flatnonzero(~held_out))
+        logits[held_out] = vectors[held_out] @ weights.T + bias
+    rows = np.arange(len(targets))
+    losses = [-np.log(_softmax(logits / t)[rows, targets] + 1e-12).mean() for t in _TEMPERATURES]
+    return float(_TEMPERATURES[int(np.argmin(losses))])
+
+
+def _softmax(logits: Floats) -> Floats:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
