@@ -17,8 +17,6 @@ __all__ = ["main"]
 
 # Commands whose implementation has not landed yet, and what they are waiting for.
 _PENDING = {
-    "route": "the router and classifiers have not been built yet",
-    "cost-profile": "the router and cost tracking have not been built yet",
     "chat": "the chat handler has not been built yet",
     "serve": "the chat handler and its HTTP server have not been built yet",
 }
@@ -32,15 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pyagent {version('pyagent')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="run the seed 002 support system on its demo queries")
-    route = commands.add_parser("route", help="route one message (or a JSONL file)")
-    route.add_argument("text", nargs="?")
-    route.add_argument("--file")
-    route.add_argument("--json", action="store_true")
+    route = commands.add_parser(
+        "route",
+        help="route one message (or a JSONL file) through guards, classification and tiers",
+    )
+    route.add_argument("text", nargs="?", help="the customer's message")
+    route.add_argument("--file", help='JSONL, one {"id", "text"} object per line')
+    route.add_argument("--json", action="store_true", help="one JSON object per message")
     profile = commands.add_parser("cost-profile", help="cost report for a traffic file")
-    profile.add_argument("file")
-    profile.add_argument("--per-day", type=int, default=1000)
-    profile.add_argument("--json", action="store_true")
-    profile.add_argument("--chart")
+    profile.add_argument("file", help='JSONL, one {"id", "text"[, "tier"]} object per line')
+    profile.add_argument("--per-day", type=int, default=1000, help="queries per day")
+    profile.add_argument("--json", action="store_true", help="the report as JSON")
+    profile.add_argument("--chart", help="save a PNG chart to this path")
     commands.add_parser("chat", help="a multi-turn conversation in the terminal")
     serve = commands.add_parser("serve", help="serve the chat handler over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
@@ -48,11 +49,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _demo() -> int:
+def _demo(args: argparse.Namespace) -> int:
     from pyagent_cookbook.customer_support import demo
 
     asyncio.run(demo())
     return 0
+
+
+def _route(args: argparse.Namespace) -> int:
+    from .route import route_command
+
+    return asyncio.run(route_command(args.text, args.file, as_json=args.json))
+
+
+def _cost_profile(args: argparse.Namespace) -> int:
+    from .cost_profile import cost_profile_command
+
+    return asyncio.run(
+        cost_profile_command(args.file, per_day=args.per_day, as_json=args.json, chart=args.chart)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyagent {args.command}: not available yet: {missing}.", file=sys.stderr)
         return 1
     try:
-        return {"demo": _demo}[args.command]()
+        commands = {"demo": _demo, "route": _route, "cost-profile": _cost_profile}
+        return commands[args.command](args)
     except PyAgentError as error:
         print(f"pyagent {args.command}: {error}", file=sys.stderr)
         return 2 if isinstance(error, UserError) else 1

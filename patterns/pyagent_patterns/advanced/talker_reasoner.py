@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyagent_providers import Message, UserError
-from pyagent_router import DifficultyEstimator, LLMDifficultyEstimator
+from pyagent_router import DifficultyEstimate, DifficultyEstimator, LLMDifficultyEstimator
 
 from ..base import Runnable, RunResult, as_messages
 
@@ -46,14 +46,18 @@ class TalkerReasoner:
         self.handoff_threshold = handoff_threshold
         self.estimator = estimator
 
+    async def choose(self, messages: Sequence[Message]) -> tuple[str, DifficultyEstimate]:
+        """The tier (``"fast"`` or ``"smart"``) for `messages`, and the estimate behind it."""
+        estimate = await self.estimator.estimate(messages)
+        return ("smart" if estimate.difficulty >= self.handoff_threshold else "fast"), estimate
+
     async def run(
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> RunResult:
         """Rate `input`, then let the talker or the reasoner answer it."""
         messages = as_messages(input)
-        estimate = await self.estimator.estimate(messages)
-        hard = estimate.difficulty >= self.handoff_threshold
-        tier, chosen = ("smart", self.reasoner) if hard else ("fast", self.talker)
+        tier, estimate = await self.choose(messages)
+        chosen = self.reasoner if tier == "smart" else self.talker
         result = await chosen.run(messages, context=context)
         return result.with_metadata(
             tier=tier,

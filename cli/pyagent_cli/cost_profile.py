@@ -1,0 +1,177 @@
+"""``pyagent cost-profile``: run a traffic sample through the support system and price it.
+
+Every query is answered in full (guards, triage, classification, difficulty, the answer or
+the hand-off summary), so the profile counts every call the system really makes.
+Escalations go to a throwaway queue, not the real one. Offline the local model stands in
+for the online models and is priced as them from its own token counts: the report says
+``estimated`` then. Guard-refused messages are left out and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from pyagent_cookbook.customer_support import SupportSystem
+from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, collect_calls
+
+from .traffic import read_traffic
+
+__all__ = ["cost_profile_command", "profile_traffic"]
+
+
+async def profile_traffic(path: str, *, per_day: int) -> tuple[CostProfile, dict[str, Any]]:
+    """Route and answer every message of `path`; the profile and facts about the run."""
+    items = read_traffic(path)
+    refused: list[str] = []
+    queries: list[ProfiledQuery] = []
+    with tempfile.TemporaryDirectory(prefix="pyagent-cost-profile-") as scratch:
+        system = SupportSystem(queue_path=Path(scratch) / "escalations.sqlite3")
+        for item in items:
+            with collect_calls() as calls:
+                reply = await system.handle_query(item.text)
+            if reply.blocked or reply.category is None or reply.tier is None:
+                refused.append(item.id)
+                continue
+            online = system.models.backend != "local"
+            expected = item.labels.get("tier")
+            queries.append(
+                ProfiledQuery(
+                    id=item.id,
+                    category=reply.category,
+                    tier=reply.tier,
+                    model=str(reply.model if online else reply.online_model),
+                    calls=tuple(calls),
+                    expected_tier=str(expected) if expected is not None else None,
+                )
+            )
+    models = system.models
+    profile = build_cost_profile(
+        queries,
+        per_day=per_day,
+        cheap_model=models.online_id(models.fast_name),
+        expensive_model=models.online_id(models.smart_name),
+    )
+    facts = {
+        "file": path,
+        "backend": models.backend,
+        "refused_by_guards": refused,
+        "note": _note(models.backend),
+    }
+    return profile, facts
+
+
+async def cost_profile_command(
+    path: str, *, per_day: int, as_json: bool, chart: str | None, out: TextIO | None = None
+) -> int:
+    """Print the cost profile of `path` (table or JSON) and optionally save a chart."""
+    stream: TextIO = out or sys.stdout
+    profile, facts = await profile_traffic(path, per_day=per_day)
+    if chart:
+        save_chart(profile, chart)
+        facts["chart"] = chart
+    if as_json:
+        stream.write(json.dumps({**facts, **profile.to_dict()}, indent=2) + "\n")
+    else:
+        print_table(profile, facts, stream)
+    return 0
+
+
+def _note(backend: str) -> str:
+    if backend == "local":
+        return (
+            "Estimate: offline, the local model stood in for the online models; its token "
+            "counts (o200k_base) are priced as theirs. Claude's tokenizer typically counts "
+            "10-20% more, and real replies differ in length. Run with API keys for measured "
+            "usage."
+        )
+    return "Measured: token counts are the usage the APIs returned."
+
+
+def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> None:
+    """The report as terminal tables (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, width=120)
+    table = Table(title=f"Cost profile: {profile.queries} queries at {profile.per_day}/day")
+    for column in ("category", "tier", "model", "count", "share"):
+        table.add_column(column)
+    for column in ("mean in tok", "mean out tok", "mean cost", "monthly"):
+        table.add_column(column, justify="right")
+    for row in profile.rows:
+        table.add_row(
+            row.category,
+            row.tier,
+            row.model,
+            str(row.count),
+            f"{row.share:.0%}",
+            f"{row.mean_input_tokens:,.0f}",
+            f"{row.mean_output_tokens:,.0f}",
+            f"${row.mean_cost:.5f}",
+            f"${row.monthly_cost:,.2f}",
+        )
+    console.print(table)
+    summary = Table(show_header=True)
+    summary.add_column("scenario")
+    summary.add_column("mean cost / query", justify="right")
+    summary.add_column("per month", justify="right")
+    summary.add_row(
+        "routed (blended)", f"${profile.mean_cost:.5f}", f"${profile.monthly_cost:,.2f}"
+    )
+    for label, baseline in (
+        (f"always {profile.always_expensive.model}", profile.always_expensive),
+        (f"always {profile.always_cheap.model}", profile.always_cheap),
+    ):
+        summary.add_row(label, f"${baseline.mean_cost:.5f}", f"${baseline.monthly_cost:,.2f}")
+    console.print(summary)
+    shares = ", ".join(f"{tier} {share:.0%}" for tier, share in profile.tier_shares.items())
+    console.print(f"Saved vs always {profile.always_expensive.model}: {profile.savings:.0%}")
+    console.print(f"Traffic per tier: {shares}")
+    if profile.labelled:
+        console.print(
+            f"Labelled: {profile.labelled}; hard (smart/human) {profile.hard_labelled}, of which "
+            f"the cheap tier kept {len(profile.hard_kept_cheap)} "
+            f"{profile.hard_kept_cheap or ''}; easy sent to an expensive tier: "
+            f"{len(profile.easy_sent_expensive)}"
+        )
+    if facts["refused_by_guards"]:
+        console.print(f"Refused by the guards (not priced): {facts['refused_by_guards']}")
+    console.print(f"Prices as of {profile.pricing_as_of}. {facts['note']}")
+
+
+def save_chart(profile: CostProfile, path: str) -> None:
+    """A PNG: monthly cost per scenario, and monthly cost per query type."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; writes files only
+    import matplotlib.pyplot as plt
+
+    figure, (scenarios, types) = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = [
+        "routed",
+        f"always\n{profile.always_expensive.model.split(':')[-1]}",
+        f"always\n{profile.always_cheap.model.split(':')[-1]}",
+    ]
+    values = [
+        float(profile.monthly_cost),
+        float(profile.always_expensive.monthly_cost),
+        float(profile.always_cheap.monthly_cost),
+    ]
+    scenarios.bar(names, values, color=["tab:blue", "tab:red", "tab:green"])
+    scenarios.set_ylabel(f"USD per month at {profile.per_day:,} queries/day")
+    scenarios.set_title(f"Routing saves {profile.savings:.0%} vs always expensive")
+    labels = [f"{row.category}\n{row.tier}" for row in profile.rows]
+    types.barh(labels, [float(row.monthly_cost) for row in profile.rows])
+    types.invert_yaxis()
+    types.set_xlabel("USD per month")
+    types.set_title("Monthly cost per query type")
+    if profile.estimated:
+        title = "Estimated (local model priced as the online models)"
+        figure.suptitle(title, fontsize=9)  # pyright: ignore[reportUnknownMemberType]
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)  # pyright: ignore[reportUnknownMemberType]
+    plt.close(figure)
