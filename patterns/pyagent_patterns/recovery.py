@@ -4,7 +4,8 @@ Recovery levels, recorded in ``metadata["recovery_level"]``:
 
 - 0: the first attempt answered;
 - 1: a retry answered (after provider errors, timeouts or malformed model output);
-- 2: the fallback agent answered, after the deadline or the retries ran out;
+- 2: the fallback agent answered, after the deadline or the retries ran out, or at once
+  when a retry could not help (no route, budget exceeded, a bug in the pattern);
 - 3: the fallback failed too; the customer gets a plain notice that the message was
   kept and the team will follow up (``metadata["error"]`` says why). The customer's
   message is never dropped: it is returned in ``RunResult.messages``.
@@ -19,7 +20,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyagent_providers import Message, PyAgentError, UserError
+from pyagent_providers import (
+    Message,
+    ModelOutputError,
+    ProviderError,
+    PyAgentError,
+    UserError,
+)
 
 from .base import Runnable, RunResult, as_messages
 
@@ -81,11 +88,15 @@ class BoundedExecution:
                 return result.with_metadata(
                     recovery_level=0 if attempt == 0 else 1, attempts=attempt + 1, errors=errors
                 )
-            except (PyAgentError, TimeoutError) as error:
-                if isinstance(error, UserError):
-                    raise
+            except UserError:
+                raise
+            except (ProviderError, ModelOutputError, TimeoutError) as error:
                 errors.append(type(error).__name__)
                 logger.warning("attempt %d failed: %s", attempt + 1, type(error).__name__)
+            except PyAgentError as error:  # no route, over budget: a retry would fail alike
+                errors.append(type(error).__name__)
+                logger.warning("attempt %d refused: %s; falling back", attempt + 1, error)
+                break
             except Exception as error:  # a bug in a pattern: don't retry it, fall back
                 errors.append(type(error).__name__)
                 logger.exception("pattern failed unexpectedly; falling back")

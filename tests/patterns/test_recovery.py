@@ -6,6 +6,7 @@ import pytest
 
 from pyagent_patterns import Agent, BoundedExecution, Message, RunResult
 from pyagent_providers import (
+    BudgetExceeded,
     ModelOutputError,
     ProviderHTTPError,
     ProviderTimeoutError,
@@ -86,3 +87,21 @@ async def test_bad_input_is_raised_not_retried() -> None:
     with pytest.raises(UserError):
         await bounded(pattern).run("")
     assert pattern.seen == []
+
+
+async def test_a_refusal_that_retrying_cannot_change_falls_back_at_once() -> None:
+    class OverBudget:
+        calls = 0
+
+        async def run(self, input: object, *, context: object = None) -> RunResult:
+            OverBudget.calls += 1
+            raise BudgetExceeded("over the daily budget")
+
+    fallback = Agent("fallback", ScriptedModel(default="We kept your message."))
+    bounded = BoundedExecution(
+        pattern=OverBudget(), fallback=fallback, max_retries=3, timeout_seconds=5
+    )
+    result = await bounded.run("hello")
+    assert OverBudget.calls == 1
+    assert result.metadata["recovery_level"] == 2
+    assert result.metadata["errors"] == ["BudgetExceeded"]
