@@ -13,7 +13,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from pyagent_cookbook.customer_support import SupportSystem
 from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, collect_calls
@@ -23,13 +23,17 @@ from .traffic import read_traffic
 __all__ = ["cost_profile_command", "profile_traffic"]
 
 
-async def profile_traffic(path: str, *, per_day: int) -> tuple[CostProfile, dict[str, Any]]:
+async def profile_traffic(
+    path: str, *, per_day: int, classification: Literal["llm", "local"] = "llm"
+) -> tuple[CostProfile, dict[str, Any]]:
     """Route and answer every message of `path`; the profile and facts about the run."""
     items = read_traffic(path)
     refused: list[str] = []
     queries: list[ProfiledQuery] = []
     with tempfile.TemporaryDirectory(prefix="pyagent-cost-profile-") as scratch:
-        system = SupportSystem(queue_path=Path(scratch) / "escalations.sqlite3")
+        system = SupportSystem(
+            queue_path=Path(scratch) / "escalations.sqlite3", classification=classification
+        )
         for item in items:
             with collect_calls() as calls:
                 reply = await system.handle_query(item.text)
@@ -58,6 +62,7 @@ async def profile_traffic(path: str, *, per_day: int) -> tuple[CostProfile, dict
     facts = {
         "file": path,
         "backend": models.backend,
+        "classification": classification,
         "refused_by_guards": refused,
         "note": _note(models.backend),
     }
@@ -65,11 +70,17 @@ async def profile_traffic(path: str, *, per_day: int) -> tuple[CostProfile, dict
 
 
 async def cost_profile_command(
-    path: str, *, per_day: int, as_json: bool, chart: str | None, out: TextIO | None = None
+    path: str,
+    *,
+    per_day: int,
+    as_json: bool,
+    chart: str | None,
+    classification: Literal["llm", "local"] = "llm",
+    out: TextIO | None = None,
 ) -> int:
     """Print the cost profile of `path` (table or JSON) and optionally save a chart."""
     stream: TextIO = out or sys.stdout
-    profile, facts = await profile_traffic(path, per_day=per_day)
+    profile, facts = await profile_traffic(path, per_day=per_day, classification=classification)
     if chart:
         save_chart(profile, chart)
         facts["chart"] = chart
@@ -128,6 +139,14 @@ def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> Non
     ):
         summary.add_row(label, f"${baseline.mean_cost:.5f}", f"${baseline.monthly_cost:,.2f}")
     console.print(summary)
+    by_agent = Table(title="Where the money goes (mean cost per query)")
+    by_agent.add_column("agent")
+    by_agent.add_column("mean cost / query", justify="right")
+    by_agent.add_column("share", justify="right")
+    for agent, cost in profile.spend_by_agent.items():
+        share = float(cost / profile.mean_cost) if profile.mean_cost else 0.0
+        by_agent.add_row(agent, f"${cost:.5f}", f"{share:.0%}")
+    console.print(by_agent)
     shares = ", ".join(f"{tier} {share:.0%}" for tier, share in profile.tier_shares.items())
     console.print(f"Saved vs always {profile.always_expensive.model}: {profile.savings:.0%}")
     console.print(f"Traffic per tier: {shares}")

@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--per-day", type=int, default=1000, help="queries per day")
     profile.add_argument("--json", action="store_true", help="the report as JSON")
     profile.add_argument("--chart", help="save a PNG chart to this path")
+    profile.add_argument(
+        "--classification",
+        choices=("llm", "local"),
+        default="llm",
+        help="triage, routing and difficulty by LLM calls (default) or local embeddings",
+    )
     commands.add_parser("chat", help="a multi-turn conversation in the terminal")
     serve = commands.add_parser("serve", help="serve the chat handler over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
@@ -66,7 +72,13 @@ def _cost_profile(args: argparse.Namespace) -> int:
     from .cost_profile import cost_profile_command
 
     return asyncio.run(
-        cost_profile_command(args.file, per_day=args.per_day, as_json=args.json, chart=args.chart)
+        cost_profile_command(
+            args.file,
+            per_day=args.per_day,
+            as_json=args.json,
+            chart=args.chart,
+            classification=args.classification,
+        )
     )
 
 

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 
@@ -43,9 +43,20 @@ from pyagent_patterns import (
     Supervisor,
     TalkerReasoner,
 )
-from pyagent_providers import LLM, AnthropicLLM, LocalModel, Message, OpenAILLM, UserError
+from pyagent_providers import (
+    LLM,
+    AnthropicLLM,
+    Example,
+    LocalModel,
+    Message,
+    OpenAILLM,
+    UserError,
+)
 from pyagent_router import (
     CostTracker,
+    DifficultyEstimator,
+    EmbeddingClassifier,
+    EmbeddingDifficultyEstimator,
     LLMDifficultyEstimator,
     ModelRegistry,
     RouterMiddleware,
@@ -332,6 +343,11 @@ class SupportSystem:
         queue: Where escalations go; defaults to the SQLite file under $PYAGENT_DATA_DIR.
         queue_path: Shortcut for ``EscalationQueue(queue_path)``.
         tracker: Where calls and their cost are recorded (in memory by default).
+        classification: ``"llm"`` (the seed's design): triage, routing and difficulty are
+            structured calls on the fast model, each carrying the labelled tickets as
+            few-shot examples. ``"local"``: the same decisions by embedding classifiers
+            trained on those tickets (free, ~20 ms each, no API call), so only the answer
+            costs money. Compare the two with ``pyagent cost-profile --classification``.
     """
 
     def __init__(
@@ -341,7 +357,11 @@ class SupportSystem:
         queue: EscalationQueue | None = None,
         queue_path: str | Path | None = None,
         tracker: CostTracker | None = None,
+        classification: Literal["llm", "local"] = "llm",
     ) -> None:
+        if classification not in ("llm", "local"):
+            raise UserError("classification must be 'llm' or 'local'")
+        self.classification = classification
         self.models = models = models or choose_models()
         fast, smart = models.fast, models.smart
         examples = load_examples()
@@ -359,7 +379,7 @@ class SupportSystem:
         router = RouterMiddleware(registry, tracker=self.tracker)
         # Calls outside the tiered bots (triage, classification, difficulty) are metered too.
         fast = router.metered(registry[models.fast_name])
-        estimator = LLMDifficultyEstimator(fast, examples=examples)
+        triage_llm, route_classifier, estimator = _classifiers(classification, fast, examples)
 
         def bot(route: str) -> TalkerReasoner:
             quick, deep = BOT_PROMPTS[route]
@@ -381,13 +401,13 @@ class SupportSystem:
         )
         self.human = human
         self.triage = Agent(
-            "triage", fast, output_type=TicketSignals, examples=examples,
+            "triage", triage_llm, output_type=TicketSignals, examples=examples,
             system_prompt="Classify this support ticket.",
         )  # fmt: skip
         self.supervisor = Supervisor(
-            classifier=Agent("classifier", fast, system_prompt=CLASSIFIER_PROMPT),
+            classifier=route_classifier,
             routes={**self.bots, "escalate": human},
-            examples=examples,
+            examples=examples if classification == "llm" else (),
             override=self._keyword_override,
         )
         self.safe_supervisor = BoundedExecution(
@@ -516,6 +536,20 @@ class SupportSystem:
             pii_found=False, blocked=True, backend=self.models.backend, input_tokens=0,
             output_tokens=0, cost_usd="0", cost_estimated=False,
         )  # fmt: skip
+
+
+def _classifiers(
+    classification: str, fast: LLM, examples: Sequence[Example]
+) -> tuple[LLM, Agent | EmbeddingClassifier, DifficultyEstimator]:
+    """The triage model, the route classifier and the difficulty estimator."""
+    if classification == "llm":
+        classifier = Agent("classifier", fast, system_prompt=CLASSIFIER_PROMPT)
+        return fast, classifier, LLMDifficultyEstimator(fast, examples=examples)
+    return (
+        LocalModel(examples=examples),  # embedding classification of the triage fields
+        EmbeddingClassifier.fit(examples, label_key="route", abstain_below=0.0),
+        EmbeddingDifficultyEstimator(examples),
+    )
 
 
 def format_reply(query: str, reply: SupportReply) -> str:

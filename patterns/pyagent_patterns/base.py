@@ -28,6 +28,7 @@ from pyagent_providers import (
     UserError,
     default_pricing,
 )
+from pyagent_router import cost_labels
 
 from .tools import Tool, as_tools
 
@@ -186,7 +187,10 @@ class Agent:
         rounds = 0
         while True:
             offer_tools = rounds < self.max_tool_rounds
-            response = await self.llm.complete(self.request(conversation, with_tools=offer_tools))
+            with cost_labels(agent=self.name):  # metered models record who spent what
+                response = await self.llm.complete(
+                    self.request(conversation, with_tools=offer_tools)
+                )
             call_cost, priced = cost_of_response(response)
             usage, cost = usage + response.usage, cost + call_cost
             if not priced:

@@ -24,6 +24,8 @@ from pyagent_providers import (
     default_pricing,
 )
 
+from .tracking import cost_labels
+
 __all__ = ["CLASSIFIER_INSTRUCTIONS", "Classification", "Classifier", "LLMClassifier"]
 
 
@@ -146,7 +148,8 @@ class LLMClassifier:
             output_schema=self.schema,
             examples=self.examples,
         )
-        response = await self.llm.complete(request)
+        with cost_labels(agent=f"classify:{self.label_key}"):
+            response = await self.llm.complete(request)
         output = cast(Mapping[str, Any], response.output)
         label = str(output[self.label_key])
         if label not in self._labels:  # a provider that skipped validation must not route

@@ -88,7 +88,12 @@ class Baseline:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CostProfile:
-    """The cost report of a traffic sample (see the module docstring)."""
+    """The cost report of a traffic sample (see the module docstring).
+
+    ``rows`` are ordered by count; ``spend_by_agent`` is the mean cost per query of each
+    agent's calls (triage, classification, difficulty, the answering bots), which shows
+    where the money goes.
+    """
 
     queries: int
     per_day: int
@@ -100,6 +105,7 @@ class CostProfile:
     tier_shares: dict[str, float]
     estimated: bool
     pricing_as_of: str
+    spend_by_agent: dict[str, Decimal] = field(default_factory=dict[str, Decimal])
     labelled: int = 0
     hard_labelled: int = 0
     hard_kept_cheap: list[str] = field(default_factory=list[str])
@@ -153,6 +159,9 @@ class CostProfile:
             "always_cheap": baseline(self.always_cheap),
             "savings_vs_always_expensive": round(self.savings, 4),
             "tier_shares": {tier: round(share, 4) for tier, share in self.tier_shares.items()},
+            "mean_cost_by_agent_usd": {
+                agent: money(cost) for agent, cost in self.spend_by_agent.items()
+            },
             "labels": {
                 "labelled": self.labelled,
                 "hard": self.hard_labelled,
@@ -215,6 +224,7 @@ def build_cost_profile(
             for tier in sorted({q.tier for q in queries})
         },
         estimated=any(call.estimated for q in queries for call in q.calls),
+        spend_by_agent=_by_agent(queries),
         pricing_as_of=str(pricing.as_of),
         labelled=len(labelled),
         hard_labelled=len(hard),
@@ -252,3 +262,13 @@ def _baseline(
     total = sum((price.cost(call.usage) for q in queries for call in q.calls), Decimal(0))
     mean = total / len(queries)
     return Baseline(model=model, mean_cost=mean, monthly_cost=mean * monthly)
+
+
+def _by_agent(queries: Sequence[ProfiledQuery]) -> dict[str, Decimal]:
+    """Mean cost per query of each agent's calls, most expensive first."""
+    totals: dict[str, Decimal] = {}
+    for call in (call for q in queries for call in q.calls):
+        agent = call.agent or "-"
+        totals[agent] = totals.get(agent, Decimal(0)) + call.cost
+    ranked = sorted(totals.items(), key=lambda item: -item[1])
+    return {agent: total / len(queries) for agent, total in ranked}

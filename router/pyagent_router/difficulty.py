@@ -30,6 +30,8 @@ from pyagent_providers import (
 from pyagent_providers.embeddings import Embedder, default_embedder
 from pyagent_providers.similarity import knn_regress
 
+from .tracking import cost_labels
+
 __all__ = [
     "CombinedDifficultyEstimator",
     "DifficultyEstimate",
@@ -120,7 +122,8 @@ class LLMDifficultyEstimator:
                 for e in self.examples
             ),
         )
-        response = await self.llm.complete(request)
+        with cost_labels(agent="difficulty"):
+            response = await self.llm.complete(request)
         rating: _Rating = response.output
         price = default_pricing().find(response.model_id)
         return DifficultyEstimate(

@@ -121,3 +121,13 @@ def test_cost_profile_refuses_a_bad_volume(
     traffic = _jsonl(tmp_path / "t.jsonl", {"id": "x", "text": "hi"})
     assert main(["cost-profile", str(traffic), "--per-day", "0"]) == 2
     assert "per-day" in capsys.readouterr().err
+
+
+def test_cost_profile_with_local_classification_prices_only_the_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traffic = _jsonl(tmp_path / "t.jsonl", {"id": "x", "text": "Where is my invoice?"})
+    assert main(["cost-profile", str(traffic), "--json", "--classification", "local"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["classification"] == "local"
+    assert list(report["mean_cost_by_agent_usd"]) == ["billing_fast"]

@@ -25,6 +25,7 @@ from pyagent_providers import (
     ModelResponse,
     OpenAILLM,
     StreamEvent,
+    UserError,
 )
 
 
@@ -161,3 +162,31 @@ def test_models_are_chosen_from_the_keys_present() -> None:
     assert isinstance(only_anthropic.fast, AnthropicLLM)
     assert only_anthropic.smart_name == "claude-opus-4-5"
     assert isinstance(choose_models({}).fast, LocalModel)
+
+
+async def test_local_classification_routes_alike_and_only_answers_cost(
+    local: Recording, tmp_path: Path
+) -> None:
+    models = Models(
+        fast=local, smart=local, fast_name="gpt-4o-mini", smart_name="claude-sonnet-4-6",
+        backend="local",
+    )  # fmt: skip
+    system = SupportSystem(
+        models, queue_path=tmp_path / "escalations.sqlite3", classification="local"
+    )
+    charged, webhooks, gdpr, lawyer = [await system.handle_query(q) for q in SEED_QUERIES]
+    assert (charged.route, charged.tier) == ("billing", "fast")
+    assert (webhooks.route, webhooks.tier) == ("technical", "smart")
+    assert (gdpr.route, gdpr.tier) == ("account", "smart")
+    assert (lawyer.route, lawyer.escalated) == ("escalate", True)
+    agents = {record.agent for record in system.tracker.records()}
+    assert agents == {"billing_fast", "technical_deep", "account_deep", "human_prep"}
+    assert Decimal(charged.cost_usd) < Decimal("0.0005")  # no few-shot classification calls
+
+
+def test_classification_must_be_llm_or_local(local: Recording) -> None:
+    models = Models(
+        fast=local, smart=local, fast_name="a", smart_name="b", backend="local"
+    )  # fmt: skip
+    with pytest.raises(UserError, match="classification"):
+        SupportSystem(models, classification="regex")  # type: ignore[arg-type]

@@ -11,17 +11,17 @@ from pyagent_router import CallRecord, ProfiledQuery, build_cost_profile
 MINI, SONNET = "openai:gpt-4o-mini", "anthropic:claude-sonnet-4"
 
 
-def _call(priced_as: str, tokens_in: int, tokens_out: int) -> CallRecord:
+def _call(priced_as: str, tokens_in: int, tokens_out: int, agent: str = "bot") -> CallRecord:
     usage = Usage(input_tokens=tokens_in, output_tokens=tokens_out)
     return CallRecord(
         at=datetime.now(UTC), model="local:all-MiniLM-L6-v2", priced_as=priced_as, tier=None,
-        agent=None, route=None, conversation_id=None, query=None, usage=usage,
+        agent=agent, route=None, conversation_id=None, query=None, usage=usage,
         cost=cost_of(usage, priced_as), estimated=True,
     )  # fmt: skip
 
 
 def _query(id: str, category: str, tier: str, answer: CallRecord, expected: str | None = None):
-    classify = _call(MINI, 1_000, 20)
+    classify = _call(MINI, 1_000, 20, agent="classify:route")
     model = "claude-sonnet-4" if tier == "smart" else "gpt-4o-mini"
     return ProfiledQuery(
         id=id, category=category, tier=tier, model=model, calls=(classify, answer),
@@ -69,6 +69,9 @@ def test_blend_baselines_savings_and_labels() -> None:
     assert profile.hard_kept_cheap == ["b"]
     assert profile.easy_sent_expensive == ["d"]
     assert profile.estimated
+    classifying = sum((q.calls[0].cost for q in TRAFFIC), Decimal(0)) / 4
+    answering = sum((q.calls[1].cost for q in TRAFFIC), Decimal(0)) / 4
+    assert profile.spend_by_agent == {"bot": answering, "classify:route": classifying}
 
     as_json = profile.to_dict()
     assert as_json["labels"]["hard"] == 2
