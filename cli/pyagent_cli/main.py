@@ -48,6 +48,18 @@ def _parser() -> argparse.ArgumentParser:
         default="llm",
         help="triage, routing and difficulty by LLM calls (default) or local embeddings",
     )
+    calibrate = commands.add_parser(
+        "calibrate", help="choose the handoff threshold from tier-labelled traffic"
+    )
+    calibrate.add_argument("file", help='JSONL, one {"text", "tier"} object per line')
+    calibrate.add_argument(
+        "--target-recall",
+        type=float,
+        default=0.9,
+        help="share of hard (smart) messages the expensive tier must catch",
+    )
+    calibrate.add_argument("--json", action="store_true", help="the curve as JSON")
+    calibrate.add_argument("--classification", choices=("llm", "local"), default="llm")
     commands.add_parser("chat", help="a multi-turn conversation in the terminal")
     serve = commands.add_parser("serve", help="serve the chat handler over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
@@ -82,6 +94,19 @@ def _cost_profile(args: argparse.Namespace) -> int:
     )
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import calibrate_command
+
+    return asyncio.run(
+        calibrate_command(
+            args.file,
+            target_recall=args.target_recall,
+            as_json=args.json,
+            classification=args.classification,
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -90,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyagent {args.command}: not available yet: {missing}.", file=sys.stderr)
         return 1
     try:
-        commands = {"demo": _demo, "route": _route, "cost-profile": _cost_profile}
+        commands = {
+            "demo": _demo,
+            "route": _route,
+            "cost-profile": _cost_profile,
+            "calibrate": _calibrate,
+        }
         return commands[args.command](args)
     except PyAgentError as error:
         print(f"pyagent {args.command}: {error}", file=sys.stderr)

@@ -380,6 +380,7 @@ class SupportSystem:
         # Calls outside the tiered bots (triage, classification, difficulty) are metered too.
         fast = router.metered(registry[models.fast_name])
         triage_llm, route_classifier, estimator = _classifiers(classification, fast, examples)
+        self.estimator = estimator
 
         def bot(route: str) -> TalkerReasoner:
             quick, deep = BOT_PROMPTS[route]

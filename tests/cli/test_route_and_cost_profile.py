@@ -131,3 +131,34 @@ def test_cost_profile_with_local_classification_prices_only_the_answers(
     report = json.loads(capsys.readouterr().out)
     assert report["classification"] == "local"
     assert list(report["mean_cost_by_agent_usd"]) == ["billing_fast"]
+
+
+def test_calibrate_reports_the_curve_and_the_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traffic = _jsonl(
+        tmp_path / "t.jsonl",
+        {"text": "Where can I download my invoice?", "tier": "fast"},
+        {"text": "How do I change my password?", "tier": "fast"},
+        {
+            "text": "SAML SSO fails for SCIM users since the IdP certificate rotated",
+            "tier": "smart",
+        },
+        {"text": "I'm calling my lawyer", "tier": "human"},
+    )
+    args = ["calibrate", str(traffic), "--json", "--classification", "local"]
+    assert main([*args, "--target-recall", "1.0"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["examples"] == 3 and report["hard"] == 1  # the human line is left out
+    assert [point["threshold"] for point in report["curve"]] == list(range(1, 11))
+    chosen = report["curve"][report["threshold"] - 1]
+    assert chosen["hard_caught"] == 1.0
+    assert report["curve"][report["threshold"]]["hard_caught"] == 0.0  # highest that catches it
+
+
+def test_calibrate_without_hard_examples_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traffic = _jsonl(tmp_path / "t.jsonl", {"text": "Where is my invoice?", "tier": "fast"})
+    assert main(["calibrate", str(traffic), "--classification", "local"]) == 2
+    assert capsys.readouterr().err.strip()

@@ -51,11 +51,21 @@ def embedding_estimator(k: int = 2) -> EmbeddingDifficultyEstimator:
     return EmbeddingDifficultyEstimator(EXAMPLES, embedder=EMBEDDER, k=k)
 
 
-async def test_knn_regression_over_the_nearest_examples() -> None:
+def _ridge_oracle(query: str, alpha: float = 1.0) -> int:
+    """scikit-learn's ridge regression on the same vectors, as an independent check."""
+    from sklearn.linear_model import Ridge
+
+    labelled = [e for e in EXAMPLES if "difficulty" in e.labels]
+    model = Ridge(alpha=alpha).fit(
+        EMBEDDER.embed([e.text for e in labelled]), [e.labels["difficulty"] for e in labelled]
+    )
+    return min(max(round(float(model.predict(EMBEDDER.embed([query]))[0])), 1), 10)
+
+
+async def test_ridge_regression_rates_and_the_nearest_examples_explain() -> None:
     estimate = await embedding_estimator().estimate([Message.user("charged twice")])
-    # neighbours: refund (similarity 1.0, difficulty 2) and crash (0.6, 7)
-    # (1.0 * 2 + 0.6 * 7) / 1.6 = 3.875 → 4; mean similarity 0.8
-    assert estimate.difficulty == 4
+    assert estimate.difficulty == _ridge_oracle("charged twice")
+    # nearest: refund (similarity 1.0) and crash (0.6): mean similarity 0.8
     assert estimate.confidence == pytest.approx(0.8)
     assert estimate.estimator == "embedding:fake"
     assert "Refund (2), Crash (7)" in estimate.reason
@@ -65,7 +75,7 @@ async def test_knn_regression_over_the_nearest_examples() -> None:
 async def test_reason_names_k_when_neighbours_have_no_titles() -> None:
     estimate = await embedding_estimator(k=1).estimate([Message.user("unrelated")])
     # the least dissimilar example is "outage" (similarity 0); confidence clips at 0
-    assert estimate.difficulty == 9
+    assert estimate.difficulty == _ridge_oracle("unrelated")
     assert estimate.confidence == 0.0
     assert "the 1 nearest examples" in estimate.reason
 
@@ -73,7 +83,7 @@ async def test_reason_names_k_when_neighbours_have_no_titles() -> None:
 async def test_rates_the_last_user_message() -> None:
     conversation = [Message.user("outage"), Message.assistant("…"), Message.user("refund")]
     estimate = await embedding_estimator(k=1).estimate(conversation)
-    assert estimate.difficulty == 2
+    assert estimate.difficulty == _ridge_oracle("refund") < _ridge_oracle("outage")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +114,7 @@ async def test_the_packaged_embedder_rates_support_tickets() -> None:
     hard = await estimator.estimate(
         [Message.user("SSO login fails for SCIM-provisioned users since the IdP cert rotation")]
     )
-    assert easy.difficulty == 2 and hard.difficulty == 9
+    assert easy.difficulty <= 3 and hard.difficulty - easy.difficulty >= 3
     assert easy.estimator == "embedding:all-MiniLM-L6-v2"
 
 
@@ -120,7 +130,8 @@ async def test_combined_keeps_a_confident_primary_and_skips_the_llm() -> None:
     llm = ScriptedModel()
     combined = CombinedDifficultyEstimator(embedding_estimator(), LLMDifficultyEstimator(llm))
     estimate = await combined.estimate([Message.user("charged twice")])
-    assert estimate.difficulty == 4 and estimate.estimator == "embedding:fake"
+    assert estimate.difficulty == _ridge_oracle("charged twice")
+    assert estimate.estimator == "embedding:fake"
     assert llm.calls == []
 
 
