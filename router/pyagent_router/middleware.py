@@ -10,7 +10,8 @@ agent with the same interface. For each call the policy
 2. checks the **budget** with a pre-call estimate (tiktoken count, labelled an estimate):
    a call that would overrun moves to the next cheaper tier, or raises `BudgetExceeded`;
 3. tries the tier's models in order (the agent's own model first), skipping those whose
-   **circuit breaker** is open, and **falls back** to the next one on a provider error.
+   **circuit breaker** is open or whose ``max_input_tokens`` the prompt exceeds, and
+   **falls back** to the next one on a provider error.
 
 The result's metadata records ``routed_model`` (the model id that really answered),
 ``registry_model``, ``tier``, ``route_reason``, ``estimated_cost_usd`` and ``cost_usd``
@@ -30,6 +31,7 @@ from pyagent_providers import (
     NoRouteError,
     ProviderError,
     UserError,
+    count_message_tokens,
 )
 
 from .budget import Budget, estimate_call_cost
@@ -178,6 +180,16 @@ class RouterMiddleware:
             expected_output_tokens=self.budget.expected_output_tokens if self.budget else 300,
         )
 
+    def too_long(
+        self, entry: RegisteredModel, agent: RoutableAgent, messages: Sequence[Message]
+    ) -> bool:
+        """Whether the prompt exceeds `entry`'s ``max_input_tokens`` (a tiktoken count)."""
+        if entry.max_input_tokens is None:
+            return False
+        system = getattr(agent, "system_prompt", None) or None
+        tokens = count_message_tokens(messages, entry.priced_as, system=system)
+        return tokens > entry.max_input_tokens
+
     def fit_budget(
         self,
         tier: str,
@@ -258,6 +270,9 @@ class RoutedAgent:
         skipped: list[str] = []
         last_error: ProviderError | None = None
         for entry in router.candidates(tier, self.agent):
+            if router.too_long(entry, self.agent, messages):
+                skipped.append(f"{entry.name} context too long")
+                continue
             if not entry.breaker.allow():
                 skipped.append(f"{entry.name} circuit open")
                 continue

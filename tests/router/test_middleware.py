@@ -240,3 +240,17 @@ async def test_daily_budget_counts_spending_of_earlier_processes(tmp_path: Path)
             .wrap(Agent("bot", fast))
             .run("hi")
         )
+
+
+async def test_a_prompt_too_long_for_a_model_goes_to_the_next_in_its_tier() -> None:
+    small = ScriptedModel(default="small", model="small")
+    large = ScriptedModel(default="large", model="large")
+    registry = ModelRegistry()
+    registry.register("small", small, tier="fast", max_input_tokens=50)
+    registry.register("large", large, tier="fast", max_input_tokens=100_000)
+    agent = RouterMiddleware(registry).wrap(Agent("bot", small))
+    assert (await agent.run("short question")).output == "small"
+    result = await agent.run("a very long message " * 40)
+    assert result.output == "large"
+    assert "small context too long" in result.metadata["route_reason"]
+    assert len(small.calls) == 1
