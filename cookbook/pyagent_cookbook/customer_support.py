@@ -33,13 +33,15 @@ from typing import Any, Literal
 
 import pydantic
 
-from pyagent_guardrails import GuardrailChain, LengthGuard, PIIGuard
+from pyagent_guardrails import GuardrailChain, LengthGuard, PIIGuard, PlaceholderMap
 from pyagent_patterns import (
     Agent,
     BoundedExecution,
+    ChatHandler,
     EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
+    SQLiteConversationStore,
     Supervisor,
     TalkerReasoner,
 )
@@ -72,6 +74,7 @@ __all__ = [
     "RoutingDecision",
     "SupportReply",
     "SupportSystem",
+    "chat_handler",
     "choose_models",
 ]
 
@@ -348,6 +351,8 @@ class SupportSystem:
             few-shot examples. ``"local"``: the same decisions by embedding classifiers
             trained on those tickets (free, ~20 ms each, no API call), so only the answer
             costs money. Compare the two with ``pyagent cost-profile --classification``.
+        placeholders: The PII placeholder map (a private one by default); the chat
+            handler passes one it can save and restore per conversation.
     """
 
     def __init__(
@@ -358,6 +363,7 @@ class SupportSystem:
         queue_path: str | Path | None = None,
         tracker: CostTracker | None = None,
         classification: Literal["llm", "local"] = "llm",
+        placeholders: PlaceholderMap | None = None,
     ) -> None:
         if classification not in ("llm", "local"):
             raise UserError("classification must be 'llm' or 'local'")
@@ -368,7 +374,10 @@ class SupportSystem:
         self.queue = queue or EscalationQueue(queue_path)
         self.tracker = tracker or CostTracker()
         self.input_guard = GuardrailChain(
-            [LengthGuard(max_chars=3_000, truncate=True), PIIGuard(redact=True)]
+            [
+                LengthGuard(max_chars=3_000, truncate=True),
+                PIIGuard(redact=True, placeholders=placeholders),
+            ]
         )
         registry = ModelRegistry()
         for name, llm, tier in (
@@ -411,6 +420,7 @@ class SupportSystem:
             examples=examples if classification == "llm" else (),
             override=self._keyword_override,
         )
+        self.summarizer = Agent("summarizer", fast)  # the chat handler's context summaries
         self.safe_supervisor = BoundedExecution(
             pattern=self.supervisor,
             fallback=Agent("fallback_agent", fast, system_prompt=FALLBACK_PROMPT),
@@ -506,8 +516,8 @@ class SupportSystem:
                     f"keywords: {', '.join(keywords)}" if keywords else "route: escalate"
                 )
             else:
-                tier, estimate = await self.bots[choice.route].choose(messages)
-                difficulty = estimate.difficulty
+                tier_choice = await self.bots[choice.route].choose(messages)
+                tier, difficulty = tier_choice.tier, tier_choice.estimate.difficulty
         triage: TicketSignals = signals.output
         smart = tier == "smart"
         return RoutingDecision(
@@ -537,6 +547,40 @@ class SupportSystem:
             pii_found=False, blocked=True, backend=self.models.backend, input_tokens=0,
             output_tokens=0, cost_usd="0", cost_estimated=False,
         )  # fmt: skip
+
+
+def chat_handler(
+    store: str | Path | None = None,
+    *,
+    models: Models | None = None,
+    classification: Literal["llm", "local"] = "llm",
+    queue_path: str | Path | None = None,
+    **options: Any,
+) -> ChatHandler:
+    """The support system as an embeddable multi-turn `ChatHandler`.
+
+    Args:
+        store: The conversations' SQLite file (``$PYAGENT_DATA_DIR/conversations.sqlite3``
+            by default). Its secret (a ``.key`` file beside it) salts the PII digests, so
+            placeholders stay consistent across restarts.
+        models: The tiers' models; chosen from the environment by default.
+        classification: See `SupportSystem`.
+        queue_path: The escalation queue's SQLite file.
+        **options: Passed to `ChatHandler` (``context_budget``, ``tier_hold``, ``limits``...).
+    """
+    conversations = SQLiteConversationStore(store)
+    placeholders = PlaceholderMap(salt=conversations.secret())
+    system = SupportSystem(
+        models, queue_path=queue_path, classification=classification, placeholders=placeholders
+    )
+    return ChatHandler(
+        system.safe_supervisor,
+        conversations,
+        guard=system.input_guard,
+        placeholders=placeholders,
+        summarizer=system.summarizer,
+        **options,
+    )
 
 
 def _classifiers(

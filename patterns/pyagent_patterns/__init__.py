@@ -7,6 +7,7 @@ paths the seed uses (``pyagent_patterns.base``, ``.orchestration``, ``.advanced`
 
 from .advanced import HumanDecision, HumanInTheLoop, ReAct, TalkerReasoner
 from .base import Agent, Message, Runnable, RunResult
+from .chat import ChatEvent, ChatHandler, ChatReply, SQLiteConversationStore
 from .escalations import Escalation, EscalationQueue
 from .orchestration import Supervisor
 from .recovery import BoundedExecution
@@ -15,12 +16,16 @@ from .tools import Tool
 __all__ = [
     "Agent",
     "BoundedExecution",
+    "ChatEvent",
+    "ChatHandler",
+    "ChatReply",
     "Escalation",
     "EscalationQueue",
     "HumanDecision",
     "HumanInTheLoop",
     "Message",
     "ReAct",
+    "SQLiteConversationStore",
     "RunResult",
     "Runnable",
     "Supervisor",

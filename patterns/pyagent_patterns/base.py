@@ -18,12 +18,16 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from pyagent_providers import (
     LLM,
+    STREAM_SINK,
     Example,
     Message,
     ModelRequest,
     ModelResponse,
     ModelSettings,
     OutputSchema,
+    ProviderError,
+    StreamSink,
+    TextDelta,
     Usage,
     UserError,
     default_pricing,
@@ -114,6 +118,16 @@ def as_messages(input: str | Sequence[Message]) -> tuple[Message, ...]:
     return messages
 
 
+async def _stream_into(llm: LLM, request: ModelRequest, sink: StreamSink) -> ModelResponse:
+    """Stream `request` into `sink`; the complete response once the stream ends."""
+    async for event in llm.stream(request):
+        if isinstance(event, TextDelta):
+            sink.delta(event.text)
+        else:
+            return event.response
+    raise ProviderError("the stream ended without a final response", provider=llm.model_id)
+
+
 def cost_of_response(response: ModelResponse) -> tuple[Decimal, bool]:
     """Cost of one response, and whether its model was in the pricing table."""
     price = default_pricing().find(response.model_id)
@@ -180,17 +194,24 @@ class Agent:
     async def run(
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> RunResult:
-        """Answer `input`, running tool calls until the model answers (or rounds run out)."""
+        """Answer `input`, running tool calls until the model answers (or rounds run out).
+
+        A plain-text reply (no output schema, no tools on offer) is streamed into the
+        run context's `StreamSink` (``context["stream_sink"]``) when there is one.
+        """
         started = time.perf_counter()
+        sink = (context or {}).get(STREAM_SINK)
         conversation = list(as_messages(input))
         usage, cost, unpriced = Usage(), Decimal(0), set[str]()
         rounds = 0
         while True:
             offer_tools = rounds < self.max_tool_rounds
+            request = self.request(conversation, with_tools=offer_tools)
             with cost_labels(agent=self.name):  # metered models record who spent what
-                response = await self.llm.complete(
-                    self.request(conversation, with_tools=offer_tools)
-                )
+                if isinstance(sink, StreamSink) and not request.tools and not self.output_schema:
+                    response = await _stream_into(self.llm, request, sink)
+                else:
+                    response = await self.llm.complete(request)
             call_cost, priced = cost_of_response(response)
             usage, cost = usage + response.usage, cost + call_cost
             if not priced:

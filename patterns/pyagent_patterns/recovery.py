@@ -21,10 +21,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyagent_providers import (
+    STREAM_SINK,
     Message,
     ModelOutputError,
     ProviderError,
     PyAgentError,
+    StreamSink,
     UserError,
 )
 
@@ -76,6 +78,7 @@ class BoundedExecution:
     ) -> RunResult:
         """Answer `input`; see the module docstring for the recovery levels."""
         messages = as_messages(input)  # bad input is the caller's error, not a retry
+        sink = (context or {}).get(STREAM_SINK)
         deadline = time.monotonic() + self.timeout_seconds
         errors: list[str] = []
         for attempt in range(self.max_retries + 1):
@@ -101,9 +104,13 @@ class BoundedExecution:
                 errors.append(type(error).__name__)
                 logger.exception("pattern failed unexpectedly; falling back")
                 break
+            if isinstance(sink, StreamSink):
+                sink.reset()  # the failed attempt's partial reply is void
             delay = self.backoff_seconds * 2**attempt * random.uniform(0.5, 1.0)
             if attempt < self.max_retries and deadline - time.monotonic() > delay:
                 await asyncio.sleep(delay)
+        if isinstance(sink, StreamSink):
+            sink.reset()
         return await self._fall_back(messages, context, errors)
 
     async def _fall_back(

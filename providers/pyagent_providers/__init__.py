@@ -11,22 +11,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    AccessDenied,
     AuthenticationError,
     BudgetExceeded,
     ConfigurationError,
+    ConflictError,
     GuardrailTripped,
     MissingDependencyError,
     ModelOutputError,
     NoRouteError,
+    NotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
     ProviderTimeoutError,
     PyAgentError,
     RateLimitError,
+    TooManyRequests,
     UserError,
 )
-from .llm import LLM, complete_sync
+from .llm import LLM, STREAM_SINK, StreamSink, complete_sync
 from .model_id import split_model_id
 from .output import OutputSchema
 from .pricing import ModelPrice, PricingTable, cost_of, default_pricing
@@ -55,11 +59,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LLM",
+    "STREAM_SINK",
+    "AccessDenied",
     "AnthropicLLM",
     "Article",
     "AuthenticationError",
     "BudgetExceeded",
     "ConfigurationError",
+    "ConflictError",
     "Example",
     "FunctionModel",
     "GuardrailTripped",
@@ -72,6 +79,7 @@ __all__ = [
     "ModelResponse",
     "ModelSettings",
     "NoRouteError",
+    "NotFoundError",
     "OpenAICompatibleLLM",
     "OpenAILLM",
     "OutputSchema",
@@ -86,7 +94,9 @@ __all__ = [
     "ScriptedModel",
     "StreamEnd",
     "StreamEvent",
+    "StreamSink",
     "TextDelta",
+    "TooManyRequests",
     "ToolCall",
     "ToolSpec",
     "Usage",

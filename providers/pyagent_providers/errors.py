@@ -15,7 +15,11 @@ Every failure a caller can act on is a subclass of `PyAgentError`::
     ├── NoRouteError                   no route or model can serve the request
     └── UserError                      the caller's input or configuration is wrong
         ├── ConfigurationError         e.g. a missing API key or unknown model
-        └── MissingDependencyError     an optional extra is not installed
+        ├── MissingDependencyError     an optional extra is not installed
+        ├── NotFoundError              e.g. no such conversation
+        ├── AccessDenied               e.g. another customer's conversation
+        ├── ConflictError              the request clashes with the current state
+        └── TooManyRequests            a caller's rate limit; carries retry_after seconds
 
 `ProviderError.retryable` says whether our retry layer may try again: rate limits,
 timeouts, connection errors and 5xx are retryable; other 4xx are not.
@@ -24,19 +28,23 @@ timeouts, connection errors and 5xx are retryable; other 4xx are not.
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "AuthenticationError",
     "BudgetExceeded",
     "ConfigurationError",
+    "ConflictError",
     "GuardrailTripped",
     "MissingDependencyError",
     "ModelOutputError",
     "NoRouteError",
+    "NotFoundError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderHTTPError",
     "ProviderTimeoutError",
     "PyAgentError",
     "RateLimitError",
+    "TooManyRequests",
     "UserError",
 ]
 
@@ -144,6 +152,30 @@ class UserError(PyAgentError):
 
 class ConfigurationError(UserError):
     """The library is configured wrongly, e.g. an API key is missing."""
+
+
+class NotFoundError(UserError):
+    """The thing asked for does not exist (e.g. a conversation id)."""
+
+
+class AccessDenied(UserError):
+    """The caller may not see or change this (e.g. another customer's conversation)."""
+
+
+class ConflictError(UserError):
+    """The request clashes with the current state (e.g. replying to a bot-handled case)."""
+
+
+class TooManyRequests(UserError):
+    """A caller sent more than its rate limit allows.
+
+    Attributes:
+        retry_after: Seconds until the caller may try again.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class MissingDependencyError(UserError, ImportError):

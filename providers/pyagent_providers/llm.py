@@ -8,7 +8,10 @@ from typing import Protocol, runtime_checkable
 
 from .types import ModelRequest, ModelResponse, StreamEvent
 
-__all__ = ["LLM", "complete_sync"]
+__all__ = ["LLM", "STREAM_SINK", "StreamSink", "complete_sync"]
+
+# The run-context key under which a caller hands patterns a `StreamSink`.
+STREAM_SINK = "stream_sink"
 
 
 @runtime_checkable
@@ -26,6 +29,24 @@ class LLM(Protocol):
 
     def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Answer `request` as `TextDelta` events ending with one `StreamEnd`."""
+        ...
+
+
+@runtime_checkable
+class StreamSink(Protocol):
+    """Receives a reply's text as it is generated (see ``context[STREAM_SINK]``).
+
+    Patterns pass the run context down unchanged, so the agent that writes the
+    customer-facing reply streams into the sink; a pattern that throws partial text away
+    (a retry, a fallback model) calls `reset` first.
+    """
+
+    def delta(self, text: str) -> None:
+        """More reply text."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the text sent so far: the reply starts again."""
         ...
 
 

@@ -26,10 +26,12 @@ from typing import Any, Protocol, Self
 
 from pyagent_providers import (
     LLM,
+    STREAM_SINK,
     BudgetExceeded,
     Message,
     NoRouteError,
     ProviderError,
+    StreamSink,
     UserError,
     count_message_tokens,
 )
@@ -287,6 +289,9 @@ class RoutedAgent:
                     )
             except ProviderError as error:
                 entry.breaker.failed()
+                sink = context.get(STREAM_SINK)
+                if isinstance(sink, StreamSink):
+                    sink.reset()  # the next model starts the reply again
                 skipped.append(f"{entry.name} failed ({type(error).__name__})")
                 last_error = error
                 continue

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pyagent_providers import Message
+from pyagent_providers import STREAM_SINK, Message
 
 from ..base import Runnable, RunResult, as_messages
 from ..escalations import EscalationQueue, Priority
@@ -112,9 +112,12 @@ class HumanInTheLoop:
         customer_text = "\n".join(m.content for m in messages if m.role == "user")
         keywords = self.matched_keywords(customer_text)
         routed = context.get("route") in self.escalate_routes
-        result = await self.agent.run(messages, context=context)
         if not keywords and not routed:
+            result = await self.agent.run(messages, context=context)
             return result.with_metadata(escalated=False)
+        # The hand-off summary is for the person, never streamed to the customer.
+        private = {k: v for k, v in context.items() if k != STREAM_SINK}
+        result = await self.agent.run(messages, context=private)
 
         reason = f"keywords: {', '.join(keywords)}" if keywords else f"route: {context['route']}"
         priority: Priority = "high" if keywords else "normal"

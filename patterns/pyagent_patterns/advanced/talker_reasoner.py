@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pyagent_providers import Message, UserError
 from pyagent_router import DifficultyEstimate, DifficultyEstimator, LLMDifficultyEstimator
 
 from ..base import Runnable, RunResult, as_messages
 
-__all__ = ["TalkerReasoner"]
+__all__ = ["TalkerReasoner", "TierChoice"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TierChoice:
+    """Which tier answers, the estimate behind it, and why."""
+
+    tier: Literal["fast", "smart"]
+    estimate: DifficultyEstimate
+    reason: str
 
 
 class TalkerReasoner:
     """Two tiers: the talker answers below `handoff_threshold`, the reasoner at or above.
 
-    A difficulty estimate from 1 to 10 decides.
+    A difficulty estimate from 1 to 10 decides. A multi-turn caller (the `ChatHandler`)
+    can ask for hysteresis through the run context: with ``context["hold_tier"] ==
+    "smart"`` the reasoner keeps answering while the difficulty stays at or above
+    ``context["release_below"]``, so a hard issue does not bounce to the cheap model on
+    an easy-sounding follow-up. Metadata records ``tier``, ``difficulty`` and
+    ``tier_reason``.
 
     Args:
         talker: The fast, cheap pattern (tier ``fast``).
@@ -46,22 +61,37 @@ class TalkerReasoner:
         self.handoff_threshold = handoff_threshold
         self.estimator = estimator
 
-    async def choose(self, messages: Sequence[Message]) -> tuple[str, DifficultyEstimate]:
-        """The tier (``"fast"`` or ``"smart"``) for `messages`, and the estimate behind it."""
+    async def choose(
+        self, messages: Sequence[Message], *, context: Mapping[str, Any] | None = None
+    ) -> TierChoice:
+        """The tier for `messages` (with the context's hold, if any), without answering."""
         estimate = await self.estimator.estimate(messages)
-        return ("smart" if estimate.difficulty >= self.handoff_threshold else "fast"), estimate
+        difficulty, threshold = estimate.difficulty, self.handoff_threshold
+        if difficulty >= threshold:
+            return TierChoice(
+                tier="smart", estimate=estimate, reason=f"difficulty {difficulty} >= {threshold}"
+            )
+        context = context or {}
+        release_below = int(context.get("release_below", threshold))
+        if context.get("hold_tier") == "smart" and difficulty >= release_below:
+            reason = f"held on smart: difficulty {difficulty} >= release level {release_below}"
+            return TierChoice(tier="smart", estimate=estimate, reason=reason)
+        return TierChoice(
+            tier="fast", estimate=estimate, reason=f"difficulty {difficulty} < {threshold}"
+        )
 
     async def run(
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> RunResult:
         """Rate `input`, then let the talker or the reasoner answer it."""
         messages = as_messages(input)
-        tier, estimate = await self.choose(messages)
-        chosen = self.reasoner if tier == "smart" else self.talker
+        choice = await self.choose(messages, context=context)
+        chosen = self.reasoner if choice.tier == "smart" else self.talker
         result = await chosen.run(messages, context=context)
         return result.with_metadata(
-            tier=tier,
-            difficulty=estimate.difficulty,
-            difficulty_reason=estimate.reason,
+            tier=choice.tier,
+            tier_reason=choice.reason,
+            difficulty=choice.estimate.difficulty,
+            difficulty_reason=choice.estimate.reason,
             handoff_threshold=self.handoff_threshold,
-        ).after(estimate)
+        ).after(choice.estimate)

@@ -1,0 +1,597 @@
+"""`ChatHandler`: the multi-turn support conversation a service embeds.
+
+One call per customer message::
+
+    handler = ChatHandler(system, "conversations.sqlite3", guard=guard, placeholders=pmap)
+    reply = await handler.reply("conv-42", "My webhooks stopped", message_id="msg-1")
+
+Each turn, under a per-conversation lock: validate → rate-limit → redact (placeholders
+stay consistent for the whole conversation, across restarts) → store the customer's
+message → if a person has the case, store it for them and acknowledge → otherwise fit
+the history into the context budget (older turns folded into a stored summary) → run the
+support system with the conversation's tier hold → store the reply and the new state.
+
+- **Idempotent**: a ``message_id`` seen before returns the stored reply (``duplicate``);
+  a message stored but never answered (a crash mid-turn) is answered on redelivery.
+- **Durable**: history, summary, tier, escalation state and the placeholder map are in the
+  store (SQLite by default), so a restart loses nothing.
+- **Human handoff**: an escalated conversation waits in the queue (`queue`); new customer
+  messages are kept for the person and acknowledged; `claim`, `human_reply` and
+  `hand_back` are the person's side.
+- **PII**: only redacted text is stored or logged. The placeholder map is kept as keyed
+  hashes (HMAC-SHA-256 with the store's secret), so it cannot be reversed: replies that
+  mention a placeholder (``<PERSON_1>``) are shown as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pyagent_guardrails import GuardrailChain, PlaceholderMap
+from pyagent_providers import (
+    STREAM_SINK,
+    AccessDenied,
+    ConflictError,
+    Message,
+    NotFoundError,
+    Usage,
+    UserError,
+    count_message_tokens,
+)
+
+from ..base import Runnable
+from .limits import RateLimiter, RateLimits
+from .store import (
+    Conversation,
+    ConversationState,
+    ConversationStore,
+    SQLiteConversationStore,
+    StoredMessage,
+)
+
+__all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
+
+logger = logging.getLogger("pyagent.chat")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_COUNTING_MODEL = "openai:gpt-4o-mini"  # context budgets are estimates in its tokens
+ACKNOWLEDGEMENT = (
+    "Thanks, I've added this to your case {ticket}. A member of our team has it and will "
+    "reply here."
+)
+SUMMARY_REQUEST = (
+    "Summarise this support conversation for the agent who continues it: the customer's "
+    "issue, facts established, what was tried, and what is still open. Keep placeholders "
+    "such as <EMAIL_ADDRESS_1> exactly as written."
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TierHold:
+    """Hysteresis across turns.
+
+    Once a turn needs the expensive tier, the conversation holds it: later turns stay on
+    it while their difficulty is at least `release_below`, and return to the cheap tier
+    at the first turn below it (the issue is resolved or the question is simple).
+
+    Attributes:
+        release_below: Difficulty under which a held conversation returns to ``fast``.
+    """
+
+    release_below: int = 3
+
+
+HOLD_SMART_TIER = TierHold()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ContextBudget:
+    """How much history the model sees.
+
+    When the history since the last summary exceeds `max_tokens` (a tiktoken estimate),
+    everything but the `keep_recent` latest messages is folded into the stored summary
+    (or dropped, without a summarizer). The summary is computed once and stored, not
+    recomputed every turn.
+
+    Attributes:
+        max_tokens: Token budget for the history sent to the model.
+        keep_recent: Messages always sent verbatim.
+    """
+
+    max_tokens: int = 3_000
+    keep_recent: int = 6
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatReply:
+    """What one customer message produced.
+
+    Attributes:
+        conversation_id: The conversation.
+        message_id: The customer's message id (given, or generated).
+        reply: The text for the customer.
+        state: The conversation's state after the turn.
+        route: The Supervisor route (``None`` when no bot answered).
+        tier: ``fast``, ``smart``, ``human`` or ``None``.
+        tier_reason: Why that tier.
+        model: The model id that wrote the reply.
+        escalated: Whether the conversation is with the human queue.
+        ticket_id: The escalation ticket, if any.
+        usage: Tokens this turn used.
+        cost: What they cost (USD).
+        duplicate: The message id was delivered before; this is the stored reply.
+    """
+
+    conversation_id: str
+    message_id: str
+    reply: str
+    state: ConversationState
+    route: str | None = None
+    tier: str | None = None
+    tier_reason: str | None = None
+    model: str | None = None
+    escalated: bool = False
+    ticket_id: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost: Decimal = Decimal(0)
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "reply": self.reply,
+            "state": self.state,
+            "route": self.route,
+            "tier": self.tier,
+            "tier_reason": self.tier_reason,
+            "model": self.model,
+            "escalated": self.escalated,
+            "ticket_id": self.ticket_id,
+            "usage": {
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+            },
+            "cost_usd": str(self.cost),
+            "duplicate": self.duplicate,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatEvent:
+    """One event of `ChatHandler.stream_reply`.
+
+    ``delta`` carries more reply text; ``reset`` says to discard the text so far (a retry
+    or fallback starts over); ``done`` carries the final `ChatReply`.
+    """
+
+    type: Literal["delta", "reset", "done"]
+    text: str = ""
+    reply: ChatReply | None = None
+
+
+class ChatHandler:
+    """Multi-turn conversations over a support system (see the module docstring).
+
+    Args:
+        system: The pattern that answers a conversation (e.g. the cookbook's
+            `BoundedExecution`-wrapped Supervisor). Its result metadata is read for
+            ``route``, ``tier``, ``tier_reason``, ``routed_model``, ``escalated`` and
+            ``ticket_id``.
+        store: A `ConversationStore`, or a SQLite path (default
+            ``$PYAGENT_DATA_DIR/conversations.sqlite3``).
+        guard: Input guards (length, PII). Without one, text is stored as given.
+        placeholders: The `PlaceholderMap` the guard's `PIIGuard` uses, so each
+            conversation's map can be saved and restored; build it with
+            ``PlaceholderMap(salt=store.secret())`` so digests match after a restart.
+        summarizer: Writes the summary of older turns; without one they are dropped.
+        context_budget: History budget per turn.
+        tier_hold: Hysteresis across turns; ``None`` lets every turn choose afresh.
+        limits: Message rate limits per conversation and per user.
+        max_message_chars: Longest customer message accepted.
+    """
+
+    def __init__(
+        self,
+        system: Runnable,
+        store: ConversationStore | str | Path | None = None,
+        *,
+        guard: GuardrailChain | None = None,
+        placeholders: PlaceholderMap | None = None,
+        summarizer: Runnable | None = None,
+        context_budget: ContextBudget | None = None,
+        tier_hold: TierHold | None = HOLD_SMART_TIER,
+        limits: RateLimits | None = None,
+        max_message_chars: int = 8_000,
+    ) -> None:
+        self.system = system
+        self.store: ConversationStore = (
+            store
+            if store is not None and not isinstance(store, str | Path)
+            else SQLiteConversationStore(store)
+        )
+        self.guard = guard
+        self.placeholders = placeholders
+        self.summarizer = summarizer
+        self.context_budget = context_budget or ContextBudget()
+        self.tier_hold = tier_hold
+        self.limiter = RateLimiter(limits or RateLimits())
+        self.max_message_chars = max_message_chars
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # -- the customer's side -----------------------------------------------------------
+
+    async def reply(
+        self,
+        conversation_id: str,
+        text: str,
+        message_id: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> ChatReply:
+        """Answer one customer message (see the module docstring).
+
+        Raises:
+            UserError: Bad ids, an empty, too long or non-text message, or a guard refused
+                it; the conversation is left as it was.
+            AccessDenied: The conversation belongs to another user.
+            TooManyRequests: A rate limit is exceeded.
+        """
+        return await self._turn(conversation_id, text, message_id, user_id, sink=None)
+
+    async def stream_reply(
+        self,
+        conversation_id: str,
+        text: str,
+        message_id: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> AsyncIterator[ChatEvent]:
+        """Like `reply`, as events: reply text as the model writes it, then ``done``.
+
+        Errors are raised before the first event when the message is refused.
+        """
+        events: asyncio.Queue[ChatEvent | BaseException] = asyncio.Queue()
+        sink = _QueueSink(events)
+        task = asyncio.ensure_future(
+            self._turn(conversation_id, text, message_id, user_id, sink=sink)
+        )
+        task.add_done_callback(lambda done: events.put_nowait(_outcome(done)))
+        try:
+            while True:
+                event = await events.get()
+                if isinstance(event, BaseException):
+                    raise event
+                if event.type == "done" and event.reply is not None:
+                    # Whatever was not streamed (a holding message, a stored duplicate,
+                    # an acknowledgement) or was replaced arrives here in full.
+                    if sink.text != event.reply.reply:
+                        if sink.text:
+                            yield ChatEvent(type="reset")
+                        yield ChatEvent(type="delta", text=event.reply.reply)
+                    yield event
+                    return
+                yield event
+        finally:
+            if not task.done():
+                task.cancel()
+
+    def conversation(self, conversation_id: str, *, user_id: str | None = None) -> Conversation:
+        """The conversation and its messages (redacted).
+
+        Raises:
+            NotFoundError: There is no such conversation.
+            AccessDenied: It belongs to another user.
+        """
+        conversation = self.store.get(_checked_id(conversation_id, "conversation_id"))
+        if conversation is None:
+            raise NotFoundError(f"no conversation {conversation_id!r}")
+        _check_owner(conversation, user_id)
+        return conversation
+
+    # -- the person's side (the human queue) ---------------------------------------------
+
+    def queue(self) -> list[Conversation]:
+        """Escalated conversations: waiting for a person, or with one."""
+        return self.store.in_states(("waiting_for_human", "with_human"))
+
+    def claim(self, conversation_id: str, agent: str) -> Conversation:
+        """`agent` takes an escalated conversation.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: It is not escalated, or another person has it.
+        """
+        conversation = self.conversation(conversation_id)
+        agent = _checked_name(agent)
+        if conversation.state == "bot":
+            raise ConflictError(f"conversation {conversation_id!r} is not in the human queue")
+        if conversation.state == "with_human" and conversation.agent != agent:
+            raise ConflictError(f"{conversation.agent} already has {conversation_id!r}")
+        return self.store.update(conversation_id, state="with_human", agent=agent)
+
+    async def human_reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
+        """A person's reply to the customer (redacted like every stored text).
+
+        Claims the conversation for `agent` if nobody has it yet.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: It is not escalated, or another person has it.
+            UserError: The text is empty or too long.
+        """
+        checked = _checked_text(text, self.max_message_chars)
+        async with self._lock(conversation_id):
+            conversation = self.claim(conversation_id, agent)
+            redacted = await self._redact(conversation, checked)
+            return self.store.append(
+                conversation_id, author="human", name=conversation.agent, content=redacted
+            )
+
+    def hand_back(self, conversation_id: str, agent: str) -> Conversation:
+        """Return an escalated conversation to the bot.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: It is not escalated, or another person has it.
+        """
+        self.claim(conversation_id, agent)
+        return self.store.update(conversation_id, state="bot", agent=None, tier=None)
+
+    # -- one turn ------------------------------------------------------------------------
+
+    async def _turn(
+        self,
+        conversation_id: str,
+        text: str,
+        message_id: str | None,
+        user_id: str | None,
+        *,
+        sink: _QueueSink | None,
+    ) -> ChatReply:
+        conversation_id = _checked_id(conversation_id, "conversation_id")
+        if message_id is not None:
+            message_id = _checked_id(message_id, "message_id")
+        checked = _checked_text(text, self.max_message_chars)
+        async with self._lock(conversation_id):
+            conversation = self._open(conversation_id, user_id)
+            if message_id is not None and conversation.has_message(message_id):
+                stored = conversation.reply_to(message_id)
+                if stored is not None:
+                    return _replayed(conversation, message_id, stored)
+                logger.info("answering stored message %s of %s", message_id, conversation_id)
+            else:
+                self.limiter.check(conversation_id, user_id)
+                redacted = await self._redact(conversation, checked)
+                message_id = message_id or uuid.uuid4().hex
+                self.store.append(
+                    conversation_id, author="customer", content=redacted, message_id=message_id
+                )
+                conversation = self.conversation(conversation_id)
+            if conversation.state != "bot":
+                return self._acknowledge(conversation, message_id)
+            return await self._answer(conversation, message_id, user_id, sink)
+
+    def _open(self, conversation_id: str, user_id: str | None) -> Conversation:
+        conversation = self.store.get(conversation_id)
+        if conversation is None:
+            try:
+                return self.store.create(conversation_id, user_id=user_id)
+            except ConflictError:  # created by another process just now
+                conversation = self.conversation(conversation_id)
+        _check_owner(conversation, user_id)
+        return conversation
+
+    async def _redact(self, conversation: Conversation, text: str) -> str:
+        if self.guard is None:
+            return text
+        if self.placeholders is not None:
+            self.placeholders.load(conversation.id, conversation.placeholders)
+        check = await self.guard.acheck(text, conversation_id=conversation.id)
+        if not check.passed or check.sanitized_content is None:
+            raise UserError(check.message or "the message was refused")
+        if self.placeholders is not None:
+            self.store.update(
+                conversation.id, placeholders=self.placeholders.export(conversation.id)
+            )
+        return check.sanitized_content
+
+    def _acknowledge(self, conversation: Conversation, message_id: str) -> ChatReply:
+        text = ACKNOWLEDGEMENT.format(ticket=conversation.ticket_id or "")
+        self.store.append(
+            conversation.id,
+            author="notice",
+            content=text,
+            in_reply_to=message_id,
+            metadata={"state": conversation.state},
+        )
+        return ChatReply(
+            conversation_id=conversation.id,
+            message_id=message_id,
+            reply=text,
+            state=conversation.state,
+            tier="human",
+            escalated=True,
+            ticket_id=conversation.ticket_id,
+        )
+
+    async def _answer(
+        self,
+        conversation: Conversation,
+        message_id: str,
+        user_id: str | None,
+        sink: _QueueSink | None,
+    ) -> ChatReply:
+        history = await self._history(conversation)
+        context: dict[str, Any] = {"conversation_id": conversation.id, "user_id": user_id}
+        if self.tier_hold is not None and conversation.tier == "smart":
+            context |= {"hold_tier": "smart", "release_below": self.tier_hold.release_below}
+        if sink is not None:
+            context[STREAM_SINK] = sink
+        result = await self.system.run(history, context=context)
+        meta = result.metadata
+        escalated = bool(meta.get("escalated"))
+        tier = "human" if escalated else meta.get("tier")
+        recorded = {
+            "route": meta.get("route"),
+            "tier": tier,
+            "tier_reason": meta.get("tier_reason"),
+            "difficulty": meta.get("difficulty"),
+            "model": meta.get("routed_model"),
+            "recovery_level": meta.get("recovery_level"),
+            "ticket_id": meta.get("ticket_id"),
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "cost_usd": str(result.cost),
+        }
+        self.store.append(
+            conversation.id,
+            author="bot",
+            content=str(result.output),
+            in_reply_to=message_id,
+            metadata=recorded,
+        )
+        state: ConversationState = "waiting_for_human" if escalated else "bot"
+        updates: dict[str, Any] = {"state": state}
+        if escalated:
+            updates["ticket_id"] = meta.get("ticket_id")
+        elif tier in ("fast", "smart"):
+            updates["tier"] = tier
+        self.store.update(conversation.id, **updates)
+        return ChatReply(
+            conversation_id=conversation.id,
+            message_id=message_id,
+            reply=str(result.output),
+            state=state,
+            route=meta.get("route"),
+            tier=tier,
+            tier_reason=meta.get("tier_reason"),
+            model=meta.get("routed_model"),
+            escalated=escalated,
+            ticket_id=meta.get("ticket_id"),
+            usage=result.usage,
+            cost=result.cost,
+        )
+
+    async def _history(self, conversation: Conversation) -> list[Message]:
+        """The messages the model sees, within the context budget."""
+        budget = self.context_budget
+        unsummarised = [m for m in conversation.messages if m.seq > conversation.summary_upto]
+        messages = _with_summary(conversation.summary, unsummarised)
+        if count_message_tokens(messages, _COUNTING_MODEL) <= budget.max_tokens:
+            return messages
+        older = unsummarised[: -budget.keep_recent] if budget.keep_recent else unsummarised
+        if not older:
+            return messages
+        summary = await self._summarise(conversation.summary, older)
+        self.store.update(conversation.id, summary=summary, summary_upto=older[-1].seq)
+        return _with_summary(summary, unsummarised[len(older) :])
+
+    async def _summarise(
+        self, earlier: str | None, messages: Sequence[StoredMessage]
+    ) -> str | None:
+        if self.summarizer is None:
+            return earlier  # trimmed: the older turns are dropped from the context
+        transcript = "\n".join(f"{m.author}: {m.content}" for m in messages)
+        if earlier:
+            transcript = f"Summary so far: {earlier}\n{transcript}"
+        result = await self.summarizer.run(
+            [Message.system(SUMMARY_REQUEST), Message.user(transcript)]
+        )
+        return str(result.output)
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = self._locks[conversation_id] = asyncio.Lock()
+        return lock
+
+
+class _QueueSink:
+    """A `StreamSink` that turns reply text into `ChatEvent`s on a queue."""
+
+    def __init__(self, events: asyncio.Queue[ChatEvent | BaseException]) -> None:
+        self.events = events
+        self.text = ""
+
+    def delta(self, text: str) -> None:
+        self.text += text
+        self.events.put_nowait(ChatEvent(type="delta", text=text))
+
+    def reset(self) -> None:
+        if self.text:
+            self.text = ""
+            self.events.put_nowait(ChatEvent(type="reset"))
+
+
+def _outcome(task: asyncio.Future[ChatReply]) -> ChatEvent | BaseException:
+    if task.cancelled():
+        return asyncio.CancelledError()
+    error = task.exception()
+    return error if error is not None else ChatEvent(type="done", reply=task.result())
+
+
+def _replayed(conversation: Conversation, message_id: str, stored: StoredMessage) -> ChatReply:
+    meta: Mapping[str, Any] = stored.metadata
+    return ChatReply(
+        conversation_id=conversation.id,
+        message_id=message_id,
+        reply=stored.content,
+        state=conversation.state,
+        route=meta.get("route"),
+        tier=meta.get("tier") or ("human" if stored.author == "notice" else None),
+        tier_reason=meta.get("tier_reason"),
+        model=meta.get("model"),
+        escalated=conversation.state != "bot",
+        ticket_id=meta.get("ticket_id") or conversation.ticket_id,
+        duplicate=True,
+    )
+
+
+def _with_summary(summary: str | None, messages: Sequence[StoredMessage]) -> list[Message]:
+    prefix = [Message.system(f"Summary of the conversation so far: {summary}")] if summary else []
+    return prefix + [m.to_message() for m in messages]
+
+
+def _check_owner(conversation: Conversation, user_id: str | None) -> None:
+    if user_id is not None and conversation.user_id not in (None, user_id):
+        raise AccessDenied(f"conversation {conversation.id!r} belongs to another user")
+
+
+def _checked_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise UserError(
+            f"{what} must be 1-128 characters of letters, digits and . _ : @ - "
+            "(starting with a letter or digit)"
+        )
+    return value
+
+
+def _checked_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise UserError("the person's name must be 1-128 characters")
+    return value.strip()
+
+
+def _checked_text(value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise UserError(f"the message must be text, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UserError("the message is not valid UTF-8 text") from exc
+    if not value.strip():
+        raise UserError("the message is empty")
+    if len(value) > limit:
+        raise UserError(f"the message is {len(value):,} characters; the limit is {limit:,}")
+    return value
