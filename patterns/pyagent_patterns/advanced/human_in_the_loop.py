@@ -1,10 +1,10 @@
 """`HumanInTheLoop`: cases a bot must not decide go to a person, durably.
 
-A case escalates when the customer's text matches a high-risk keyword (whole words, case
-and accent insensitive) or when the Supervisor routed it to an escalation route. Then the
-agent writes a hand-off summary, the case is written to the `EscalationQueue` (SQLite;
-it survives restarts), and `review_fn` — sync or async — decides what the customer is
-told with a `HumanDecision`. Cases that do not escalate are simply answered by the agent.
+A case escalates when the customer's newest message matches a high-risk keyword (whole
+words, case and accent insensitive) or when the Supervisor routed it to an escalation
+route. Then the agent writes a hand-off summary, the case is written to the
+`EscalationQueue` (SQLite; it survives restarts), and `review_fn` — sync or async —
+decides what the customer is told with a `HumanDecision`. Cases that do not escalate are simply answered by the agent.
 
 If `review_fn` raises, the case stays queued and the customer gets the holding message:
 a failing review hook must not lose the case or show the customer an error.
@@ -109,8 +109,10 @@ class HumanInTheLoop:
         """Answer `input`, or escalate it to a person when it must not be decided by a bot."""
         messages = as_messages(input)
         context = dict(context or {})
-        customer_text = "\n".join(m.content for m in messages if m.role == "user")
-        keywords = self.matched_keywords(customer_text)
+        # The newest message decides: after a person hands a conversation back, the words
+        # that escalated it earlier must not escalate every later turn again.
+        latest = next(m.content for m in reversed(messages) if m.role == "user")
+        keywords = self.matched_keywords(latest)
         routed = context.get("route") in self.escalate_routes
         if not keywords and not routed:
             result = await self.agent.run(messages, context=context)
