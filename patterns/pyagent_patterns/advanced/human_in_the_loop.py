@@ -4,7 +4,8 @@ A case escalates when the customer's newest message matches a high-risk keyword 
 words, case and accent insensitive) or when the Supervisor routed it to an escalation
 route. Then the agent writes a hand-off summary, the case is written to the
 `EscalationQueue` (SQLite; it survives restarts), and `review_fn` — sync or async —
-decides what the customer is told with a `HumanDecision`. Cases that do not escalate are simply answered by the agent.
+decides what the customer is told with a `HumanDecision`. Cases that do not escalate are
+simply answered by the agent.
 
 If `review_fn` raises, the case stays queued and the customer gets the holding message:
 a failing review hook must not lose the case or show the customer an error.
