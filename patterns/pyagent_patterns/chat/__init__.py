@@ -1,7 +1,9 @@
 """The embeddable multi-turn chat handler and the store its conversations live in."""
 
+from .desk import HandoffDesk
 from .handler import ChatEvent, ChatHandler, ChatReply, ContextBudget, TierHold
 from .limits import RateLimiter, RateLimits
+from .redaction import Redactor
 from .store import (
     Conversation,
     ConversationState,
@@ -19,8 +21,10 @@ __all__ = [
     "Conversation",
     "ConversationState",
     "ConversationStore",
+    "HandoffDesk",
     "RateLimiter",
     "RateLimits",
+    "Redactor",
     "SQLiteConversationStore",
     "StoredMessage",
     "TierHold",

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -39,17 +38,16 @@ from typing import Any, Literal
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
 from pyagent_providers import (
     STREAM_SINK,
-    AccessDenied,
     ConflictError,
     Message,
-    NotFoundError,
     Usage,
-    UserError,
     count_message_tokens,
 )
 
 from ..base import Runnable
+from .desk import HandoffDesk
 from .limits import RateLimiter, RateLimits
+from .redaction import Redactor
 from .store import (
     Conversation,
     ConversationState,
@@ -57,12 +55,12 @@ from .store import (
     SQLiteConversationStore,
     StoredMessage,
 )
+from .validation import check_owner, checked_id, checked_text, owned_conversation
 
 __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
 
 logger = logging.getLogger("pyagent.chat")
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 _COUNTING_MODEL = "openai:gpt-4o-mini"  # context budgets are estimates in its tokens
 ACKNOWLEDGEMENT = (
     "Thanks, I've added this to your case {ticket}. A member of our team has it and will "
@@ -220,8 +218,8 @@ class ChatHandler:
             if store is not None and not isinstance(store, str | Path)
             else SQLiteConversationStore(store)
         )
-        self.guard = guard
-        self.placeholders = placeholders
+        self.redactor = Redactor(self.store, guard, placeholders)
+        self.desk = HandoffDesk(self.store, self.redactor, max_message_chars=max_message_chars)
         self.summarizer = summarizer
         self.context_budget = context_budget or ContextBudget()
         self.tier_hold = tier_hold
@@ -293,60 +291,26 @@ class ChatHandler:
             NotFoundError: There is no such conversation.
             AccessDenied: It belongs to another user.
         """
-        conversation = self.store.get(_checked_id(conversation_id, "conversation_id"))
-        if conversation is None:
-            raise NotFoundError(f"no conversation {conversation_id!r}")
-        _check_owner(conversation, user_id)
-        return conversation
+        return owned_conversation(self.store, conversation_id, user_id)
 
-    # -- the person's side (the human queue) ---------------------------------------------
+    # -- the person's side (delegated to the desk) ----------------------------------------
 
     def queue(self) -> list[Conversation]:
-        """Escalated conversations: waiting for a person, or with one."""
-        return self.store.in_states(("waiting_for_human", "with_human"))
+        """Escalated conversations: waiting for a person, or with one (`HandoffDesk`)."""
+        return self.desk.queue()
 
     def claim(self, conversation_id: str, agent: str) -> Conversation:
-        """`agent` takes an escalated conversation.
-
-        Raises:
-            NotFoundError: No such conversation.
-            ConflictError: It is not escalated, or another person has it.
-        """
-        conversation = self.conversation(conversation_id)
-        agent = _checked_name(agent)
-        if conversation.state == "bot":
-            raise ConflictError(f"conversation {conversation_id!r} is not in the human queue")
-        if conversation.state == "with_human" and conversation.agent != agent:
-            raise ConflictError(f"{conversation.agent} already has {conversation_id!r}")
-        return self.store.update(conversation_id, state="with_human", agent=agent)
+        """`agent` takes an escalated conversation (see `HandoffDesk.claim`)."""
+        return self.desk.claim(conversation_id, agent)
 
     async def human_reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
-        """A person's reply to the customer (redacted like every stored text).
-
-        Claims the conversation for `agent` if nobody has it yet.
-
-        Raises:
-            NotFoundError: No such conversation.
-            ConflictError: It is not escalated, or another person has it.
-            UserError: The text is empty or too long.
-        """
-        checked = _checked_text(text, self.max_message_chars)
+        """A person's reply to the customer (see `HandoffDesk.reply`)."""
         async with self._lock(conversation_id):
-            conversation = self.claim(conversation_id, agent)
-            redacted = await self._redact(conversation, checked)
-            return self.store.append(
-                conversation_id, author="human", name=conversation.agent, content=redacted
-            )
+            return await self.desk.reply(conversation_id, agent, text)
 
     def hand_back(self, conversation_id: str, agent: str) -> Conversation:
-        """Return an escalated conversation to the bot.
-
-        Raises:
-            NotFoundError: No such conversation.
-            ConflictError: It is not escalated, or another person has it.
-        """
-        self.claim(conversation_id, agent)
-        return self.store.update(conversation_id, state="bot", agent=None, tier=None)
+        """Return an escalated conversation to the bot (see `HandoffDesk.hand_back`)."""
+        return self.desk.hand_back(conversation_id, agent)
 
     # -- one turn ------------------------------------------------------------------------
 
@@ -359,10 +323,10 @@ class ChatHandler:
         *,
         sink: _QueueSink | None,
     ) -> ChatReply:
-        conversation_id = _checked_id(conversation_id, "conversation_id")
+        conversation_id = checked_id(conversation_id, "conversation_id")
         if message_id is not None:
-            message_id = _checked_id(message_id, "message_id")
-        checked = _checked_text(text, self.max_message_chars)
+            message_id = checked_id(message_id, "message_id")
+        checked = checked_text(text, self.max_message_chars)
         async with self._lock(conversation_id):
             conversation = self._open(conversation_id, user_id)
             if message_id is not None and conversation.has_message(message_id):
@@ -372,7 +336,7 @@ class ChatHandler:
                 logger.info("answering stored message %s of %s", message_id, conversation_id)
             else:
                 self.limiter.check(conversation_id, user_id)
-                redacted = await self._redact(conversation, checked)
+                redacted = await self.redactor.redact(conversation, checked)
                 message_id = message_id or uuid.uuid4().hex
                 self.store.append(
                     conversation_id, author="customer", content=redacted, message_id=message_id
@@ -389,22 +353,8 @@ class ChatHandler:
                 return self.store.create(conversation_id, user_id=user_id)
             except ConflictError:  # created by another process just now
                 conversation = self.conversation(conversation_id)
-        _check_owner(conversation, user_id)
+        check_owner(conversation, user_id)
         return conversation
-
-    async def _redact(self, conversation: Conversation, text: str) -> str:
-        if self.guard is None:
-            return text
-        if self.placeholders is not None:
-            self.placeholders.load(conversation.id, conversation.placeholders)
-        check = await self.guard.acheck(text, conversation_id=conversation.id)
-        if not check.passed or check.sanitized_content is None:
-            raise UserError(check.message or "the message was refused")
-        if self.placeholders is not None:
-            self.store.update(
-                conversation.id, placeholders=self.placeholders.export(conversation.id)
-            )
-        return check.sanitized_content
 
     def _acknowledge(self, conversation: Conversation, message_id: str) -> ChatReply:
         text = ACKNOWLEDGEMENT.format(ticket=conversation.ticket_id or "")
@@ -561,37 +511,3 @@ def _replayed(conversation: Conversation, message_id: str, stored: StoredMessage
 def _with_summary(summary: str | None, messages: Sequence[StoredMessage]) -> list[Message]:
     prefix = [Message.system(f"Summary of the conversation so far: {summary}")] if summary else []
     return prefix + [m.to_message() for m in messages]
-
-
-def _check_owner(conversation: Conversation, user_id: str | None) -> None:
-    if user_id is not None and conversation.user_id not in (None, user_id):
-        raise AccessDenied(f"conversation {conversation.id!r} belongs to another user")
-
-
-def _checked_id(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
-        raise UserError(
-            f"{what} must be 1-128 characters of letters, digits and . _ : @ - "
-            "(starting with a letter or digit)"
-        )
-    return value
-
-
-def _checked_name(value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 128:
-        raise UserError("the person's name must be 1-128 characters")
-    return value.strip()
-
-
-def _checked_text(value: object, limit: int) -> str:
-    if not isinstance(value, str):
-        raise UserError(f"the message must be text, not {type(value).__name__}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise UserError("the message is not valid UTF-8 text") from exc
-    if not value.strip():
-        raise UserError("the message is empty")
-    if len(value) > limit:
-        raise UserError(f"the message is {len(value):,} characters; the limit is {limit:,}")
-    return value

@@ -1,0 +1,75 @@
+"""`HandoffDesk`: the person's side of escalated conversations."""
+
+from __future__ import annotations
+
+from pyagent_providers import ConflictError
+
+from .redaction import Redactor
+from .store import Conversation, ConversationStore, StoredMessage
+from .validation import checked_name, checked_text, owned_conversation
+
+__all__ = ["HandoffDesk"]
+
+
+class HandoffDesk:
+    """List, claim, answer and hand back escalated conversations.
+
+    `ChatHandler` serves customers and delegates its queue methods here; a process that
+    only serves people (``pyagent queue``) uses a desk on the same store directly.
+
+    Args:
+        store: The conversations.
+        redactor: Redacts the person's replies like every stored text.
+        max_message_chars: Longest reply accepted.
+    """
+
+    def __init__(
+        self, store: ConversationStore, redactor: Redactor, *, max_message_chars: int = 8_000
+    ) -> None:
+        self.store = store
+        self.redactor = redactor
+        self.max_message_chars = max_message_chars
+
+    def queue(self) -> list[Conversation]:
+        """Escalated conversations, waiting for a person or with one, oldest first."""
+        return self.store.in_states(("waiting_for_human", "with_human"))
+
+    def claim(self, conversation_id: str, agent: str) -> Conversation:
+        """`agent` takes an escalated conversation.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: It is not escalated, or another person has it.
+        """
+        conversation = owned_conversation(self.store, conversation_id, None)
+        agent = checked_name(agent)
+        if conversation.state == "bot":
+            raise ConflictError(f"conversation {conversation_id!r} is not in the human queue")
+        if conversation.state == "with_human" and conversation.agent != agent:
+            raise ConflictError(f"{conversation.agent} already has {conversation_id!r}")
+        return self.store.update(conversation_id, state="with_human", agent=agent)
+
+    async def reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
+        """A person's reply to the customer; claims the conversation if nobody has it.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: It is not escalated, or another person has it.
+            UserError: The text is empty, too long or refused by the guards.
+        """
+        checked = checked_text(text, self.max_message_chars)
+        conversation = self.claim(conversation_id, agent)
+        redacted = await self.redactor.redact(conversation, checked)
+        return self.store.append(
+            conversation_id, author="human", name=conversation.agent, content=redacted
+        )
+
+    def hand_back(self, conversation_id: str, agent: str) -> Conversation:
+        """Return an escalated conversation to the bot (its tier hold starts afresh).
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: It is not escalated, or another person has it.
+        """
+        self.claim(conversation_id, agent)
+        return self.store.update(conversation_id, state="bot", agent=None, tier=None)

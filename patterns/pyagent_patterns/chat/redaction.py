@@ -1,0 +1,54 @@
+"""Redaction of stored chat text, with placeholders that persist per conversation."""
+
+from __future__ import annotations
+
+from pyagent_guardrails import GuardrailChain, PlaceholderMap
+from pyagent_providers import UserError
+
+from .store import Conversation, ConversationStore
+
+__all__ = ["Redactor"]
+
+
+class Redactor:
+    """Runs the input guards on a conversation's text and saves its placeholder map.
+
+    Before each check the conversation's stored map is loaded into `placeholders` (the
+    map the guard's `PIIGuard` uses), and after it the map is saved back, so the same
+    email keeps the same placeholder across turns, processes and restarts.
+
+    Args:
+        store: Where the map is kept.
+        guard: The guards; without them text is stored as given.
+        placeholders: The guard's placeholder map (without it, numbering restarts per
+            process).
+    """
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        guard: GuardrailChain | None,
+        placeholders: PlaceholderMap | None,
+    ) -> None:
+        self.store = store
+        self.guard = guard
+        self.placeholders = placeholders
+
+    async def redact(self, conversation: Conversation, text: str) -> str:
+        """`text` as it may be stored and shown to models.
+
+        Raises:
+            UserError: A guard refused the text (its message says why, without quoting it).
+        """
+        if self.guard is None:
+            return text
+        if self.placeholders is not None:
+            self.placeholders.load(conversation.id, conversation.placeholders)
+        check = await self.guard.acheck(text, conversation_id=conversation.id)
+        if not check.passed or check.sanitized_content is None:
+            raise UserError(check.message or "the message was refused")
+        if self.placeholders is not None:
+            self.store.update(
+                conversation.id, placeholders=self.placeholders.export(conversation.id)
+            )
+        return check.sanitized_content

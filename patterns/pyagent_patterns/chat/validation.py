@@ -1,0 +1,67 @@
+"""Checks on what callers hand the chat handler: ids, texts, names, ownership."""
+
+from __future__ import annotations
+
+import re
+
+from pyagent_providers import AccessDenied, NotFoundError, UserError
+
+from .store import Conversation, ConversationStore
+
+__all__ = ["check_owner", "checked_id", "checked_name", "checked_text", "owned_conversation"]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+def checked_id(value: object, what: str) -> str:
+    """`value` if it is a safe id (1-128 of letters, digits and ``._:@-``)."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise UserError(
+            f"{what} must be 1-128 characters of letters, digits and . _ : @ - "
+            "(starting with a letter or digit)"
+        )
+    return value
+
+
+def checked_name(value: object) -> str:
+    """A person's name, stripped (1-128 characters)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise UserError("the person's name must be 1-128 characters")
+    return value.strip()
+
+
+def checked_text(value: object, limit: int) -> str:
+    """`value` if it is non-empty, encodable text of at most `limit` characters."""
+    if not isinstance(value, str):
+        raise UserError(f"the message must be text, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UserError("the message is not valid UTF-8 text") from exc
+    if not value.strip():
+        raise UserError("the message is empty")
+    if len(value) > limit:
+        raise UserError(f"the message is {len(value):,} characters; the limit is {limit:,}")
+    return value
+
+
+def owned_conversation(
+    store: ConversationStore, conversation_id: str, user_id: str | None
+) -> Conversation:
+    """The conversation, if it exists and `user_id` (when given) may see it.
+
+    Raises:
+        NotFoundError: There is no such conversation.
+        AccessDenied: It belongs to another user.
+    """
+    conversation = store.get(checked_id(conversation_id, "conversation_id"))
+    if conversation is None:
+        raise NotFoundError(f"no conversation {conversation_id!r}")
+    check_owner(conversation, user_id)
+    return conversation
+
+
+def check_owner(conversation: Conversation, user_id: str | None) -> None:
+    """Raise `AccessDenied` if the conversation belongs to someone other than `user_id`."""
+    if user_id is not None and conversation.user_id not in (None, user_id):
+        raise AccessDenied(f"conversation {conversation.id!r} belongs to another user")
