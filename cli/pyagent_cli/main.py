@@ -16,10 +16,7 @@ from pyagent_providers import PyAgentError, UserError
 __all__ = ["main"]
 
 # Commands whose implementation has not landed yet, and what they are waiting for.
-_PENDING = {
-    "chat": "the chat handler has not been built yet",
-    "serve": "the chat handler and its HTTP server have not been built yet",
-}
+_PENDING: dict[str, str] = {}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,10 +57,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--json", action="store_true", help="the curve as JSON")
     calibrate.add_argument("--classification", choices=("llm", "local"), default="llm")
-    commands.add_parser("chat", help="a multi-turn conversation in the terminal")
-    serve = commands.add_parser("serve", help="serve the chat handler over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    chat = commands.add_parser("chat", help="a multi-turn conversation in the terminal")
+    chat.add_argument("--conversation", help="continue this conversation id")
+    chat.add_argument("--store", help="the conversations' SQLite file")
+    chat.add_argument("--classification", choices=("llm", "local"), default="llm")
+    queue = commands.add_parser(
+        "queue", help="the human queue: list, show, claim, reply, hand back"
+    )
+    queue.add_argument("action", choices=("list", "show", "claim", "reply", "hand-back"))
+    queue.add_argument("conversation", nargs="?", help="the conversation id")
+    queue.add_argument("text", nargs="?", help="the reply (for reply)")
+    queue.add_argument("--agent", help="your name (default: the login name)")
+    queue.add_argument("--store", help="the conversations' SQLite file")
+    queue.add_argument("--json", action="store_true")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the chat handler over HTTP (docs at /docs)",
+        description="Serve the chat handler over HTTP and SSE. Environment: "
+        "PYAGENT_CUSTOMER_SECRET (required; the key of customer tokens, hex or text) and "
+        "PYAGENT_AGENT_TOKENS (name=token,name2=token2: who may use the human queue).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--store", help="the conversations' SQLite file ($PYAGENT_DATA_DIR/conversations.sqlite3)"
+    )
+    serve.add_argument(
+        "--classification",
+        choices=("llm", "local"),
+        default="llm",
+        help="triage, routing and difficulty by LLM calls (default) or local embeddings",
+    )
+    token = commands.add_parser(
+        "token",
+        help="print a customer's bearer token for `pyagent serve`",
+        description="Print the bearer token of a customer, signed with PYAGENT_CUSTOMER_SECRET "
+        "(the embedding service normally issues these with issue_customer_token).",
+    )
+    token.add_argument("user_id", help="the customer's id")
     return parser
 
 
@@ -107,6 +138,47 @@ def _calibrate(args: argparse.Namespace) -> int:
     )
 
 
+def _chat(args: argparse.Namespace) -> int:
+    from .chat import chat_command
+
+    return asyncio.run(
+        chat_command(
+            store=args.store,
+            conversation_id=args.conversation,
+            classification=args.classification,
+        )
+    )
+
+
+def _queue(args: argparse.Namespace) -> int:
+    from .handoff import queue_command
+
+    return asyncio.run(
+        queue_command(
+            args.action,
+            args.conversation,
+            args.text,
+            store=args.store,
+            agent=args.agent,
+            as_json=args.json,
+        )
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve_command
+
+    return serve_command(
+        host=args.host, port=args.port, store=args.store, classification=args.classification
+    )
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .serve import token_command
+
+    return token_command(args.user_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -120,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             "route": _route,
             "cost-profile": _cost_profile,
             "calibrate": _calibrate,
+            "chat": _chat,
+            "queue": _queue,
+            "serve": _serve,
+            "token": _token,
         }
         return commands[args.command](args)
     except PyAgentError as error:

@@ -1,0 +1,78 @@
+"""``pyagent queue``: the person's side of escalated conversations, from the terminal.
+
+Works on the same conversation store as ``pyagent serve`` (SQLite handles both
+processes), without loading the support system's models: only the PII guard, so the
+person's replies are redacted like everything else that is stored.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import TextIO
+
+from pyagent_guardrails import GuardrailChain, PIIGuard, PlaceholderMap
+from pyagent_patterns.chat import HandoffDesk, Redactor, SQLiteConversationStore
+from pyagent_patterns.chat.validation import owned_conversation
+from pyagent_providers import UserError
+
+__all__ = ["queue_command"]
+
+
+def desk(store: str | None) -> HandoffDesk:
+    """A desk on `store` with the store's persistent placeholder salt."""
+    conversations = SQLiteConversationStore(store)
+    placeholders = PlaceholderMap(salt=conversations.secret())
+    guard = GuardrailChain([PIIGuard(redact=True, placeholders=placeholders)])
+    return HandoffDesk(conversations, Redactor(conversations, guard, placeholders))
+
+
+async def queue_command(
+    action: str,
+    conversation_id: str | None,
+    text: str | None,
+    *,
+    store: str | None,
+    agent: str | None,
+    as_json: bool,
+    out: TextIO | None = None,
+) -> int:
+    """Run one queue action (list, show, claim, reply, hand-back); returns the exit code."""
+    writer = out or sys.stdout
+    person = agent or getpass.getuser()
+    people = desk(store)
+    if action == "list":
+        waiting = [c.as_dict(with_messages=False) for c in people.queue()]
+        if as_json:
+            writer.write(json.dumps(waiting, indent=2) + "\n")
+            return 0
+        for item in waiting:
+            writer.write(
+                f"{item['id']}  {item['state']:<17} {item['ticket_id'] or '-':<11} "
+                f"{item['agent'] or '-':<12} updated {item['updated_at']}\n"
+            )
+        return 0
+    if conversation_id is None:
+        raise UserError(f"queue {action} needs a conversation id")
+    if action == "show":
+        conversation = owned_conversation(people.store, conversation_id, None)
+        if as_json:
+            writer.write(json.dumps(conversation.as_dict(), indent=2) + "\n")
+            return 0
+        for message in conversation.messages:
+            who = message.name or message.author
+            writer.write(f"[{message.seq}] {who}: {message.content}\n")
+        return 0
+    if action == "claim":
+        conversation = people.claim(conversation_id, person)
+    elif action == "reply":
+        if not text:
+            raise UserError("queue reply needs the reply text")
+        await people.reply(conversation_id, person, text)
+        conversation = people.store.get(conversation_id)
+    else:  # hand-back
+        conversation = people.hand_back(conversation_id, person)
+    state = conversation.state if conversation else "-"
+    writer.write(f"{conversation_id}: {action} done by {person}; state {state}\n")
+    return 0
