@@ -19,11 +19,6 @@ def test_demo_runs_the_support_system_offline(
     assert "(online: claude-sonnet-4-6)" in out
 
 
-def test_commands_not_built_yet_say_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat"]) == 1
-    assert "not available yet" in capsys.readouterr().err
-
-
 def test_bad_usage_exits_2() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pyagent_cli", "no-such-command"], capture_output=True, text=True
