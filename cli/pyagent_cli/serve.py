@@ -1,0 +1,75 @@
+"""``pyagent serve`` (the chat handler over HTTP) and ``pyagent token`` (a customer token).
+
+Secrets come from the environment, never from the command line (where ``ps`` shows them):
+
+- ``PYAGENT_CUSTOMER_SECRET``: the key of customer tokens; hex is decoded, any other text
+  is used as its UTF-8 bytes. Required: without it the server would accept no customer.
+- ``PYAGENT_AGENT_TOKENS``: ``name=token,name2=token2``, the people who work the queue;
+  empty or unset means nobody can use the queue endpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pyagent_patterns.chat.server import create_app, issue_customer_token
+from pyagent_providers import MissingDependencyError, UserError
+
+__all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command"]
+
+
+def customer_secret() -> bytes:
+    """``PYAGENT_CUSTOMER_SECRET`` as bytes.
+
+    Raises:
+        UserError: It is not set.
+    """
+    value = os.environ.get("PYAGENT_CUSTOMER_SECRET", "").strip()
+    if not value:
+        raise UserError("set PYAGENT_CUSTOMER_SECRET (the key of customer tokens) first")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        return value.encode()
+
+
+def agent_tokens() -> dict[str, str]:
+    """``PYAGENT_AGENT_TOKENS`` as token → the person's name.
+
+    Raises:
+        UserError: An entry is not ``name=token``.
+    """
+    tokens: dict[str, str] = {}
+    for entry in os.environ.get("PYAGENT_AGENT_TOKENS", "").split(","):
+        if not entry.strip():
+            continue
+        name, _, token = (part.strip() for part in entry.partition("="))
+        if not name or not token:
+            raise UserError("PYAGENT_AGENT_TOKENS must be name=token pairs separated by commas")
+        tokens[token] = name
+    return tokens
+
+
+def serve_command(
+    *, host: str, port: int, store: str | None, classification: Literal["llm", "local"]
+) -> int:
+    """Serve the cookbook support system's chat handler until interrupted."""
+    # the secrets first: a misconfigured server fails at once, not after loading models
+    secret, tokens = customer_secret(), agent_tokens()
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingDependencyError("uvicorn", "server") from exc
+    from pyagent_cookbook.customer_support import chat_handler
+
+    handler = chat_handler(store, classification=classification)
+    app = create_app(handler, customer_secret=secret, agent_tokens=tokens)
+    uvicorn.run(app, host=host, port=port)
+    return 0
+
+
+def token_command(user_id: str) -> int:
+    """Print the bearer token of customer `user_id`."""
+    print(issue_customer_token(customer_secret(), user_id))
+    return 0
