@@ -25,7 +25,7 @@ from pyagent_patterns import (
 from pyagent_patterns.base import as_messages
 from pyagent_patterns.chat import RateLimits
 from pyagent_patterns.chat.server import create_app, issue_customer_token
-from pyagent_providers import FunctionModel, ScriptedModel
+from pyagent_providers import STREAM_SINK, FunctionModel, ScriptedModel, StreamSink
 
 SECRET = b"test-customer-secret"
 PERSON_TOKEN = "person-token-dana"
@@ -33,6 +33,8 @@ PERSON_TOKEN = "person-token-dana"
 
 class EchoOrEscalate:
     """Echoes the latest customer message; a message mentioning a lawyer goes to a person.
+
+    A message saying "explode" makes it fail, as a bug would.
 
     Only the latest message decides, so a conversation handed back to the bot stays with it.
     """
@@ -51,6 +53,11 @@ class EchoOrEscalate:
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> RunResult:
         messages = as_messages(input)
+        if "explode" in messages[-1].content:  # a bug in the system, after some streaming
+            sink = (context or {}).get(STREAM_SINK)
+            if isinstance(sink, StreamSink):
+                sink.delta("partial ")
+            raise RuntimeError(f"failed on {messages[-1].content}")
         if "lawyer" in messages[-1].content:
             return await self.escalation.run(
                 messages, context={**(context or {}), "route": "escalate"}

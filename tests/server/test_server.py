@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ def test_health_and_docs(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     operations = [op for path in spec["paths"].values() for op in path.values()]
     assert len(operations) == 7 and all(op.get("summary") for op in operations)
+    assert client.get("/docs").status_code == 200
 
 
 def test_a_reply_and_the_conversation(client: httpx.Client) -> None:
@@ -153,7 +155,6 @@ def test_unknown_conversation_and_queue_conflicts(client: httpx.Client) -> None:
 
 
 def test_a_streamed_reply_arrives_as_deltas_then_done(client: httpx.Client) -> None:
-    events: list[tuple[str, dict[str, Any]]] = []
     with client.stream(
         "POST",
         "/v1/conversations/c1/messages",
@@ -161,12 +162,7 @@ def test_a_streamed_reply_arrives_as_deltas_then_done(client: httpx.Client) -> N
         headers={**ALICE, "Accept": "text/event-stream"},
     ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        name = ""
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line.removeprefix("data: "))))
+        events = sse_events(response)
     *deltas, (last, done) = events
     assert last == "done" and {name for name, _ in deltas} == {"delta"} and len(deltas) > 1
     assert "".join(data["text"] for _, data in deltas) == done["reply"]
@@ -188,3 +184,40 @@ def test_too_many_messages_get_429_with_retry_after(client: httpx.Client) -> Non
     assert int(refused.headers["Retry-After"]) >= 1
     assert "Too many messages" in refused.json()["error"]
     assert len(history(client, "c1")) == 4
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
+    events: list[tuple[str, dict[str, Any]]] = []
+    name = ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def test_an_internal_failure_is_a_generic_500_that_logs_only_its_type(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="pyagent.chat.server"):
+        response = post(client, "c1", "please explode my secret order 4242")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "The server could not handle this request; please try again later."
+    }
+    assert "RuntimeError" in caplog.text and "4242" not in caplog.text
+
+
+def test_a_failure_after_the_stream_started_is_an_error_event(client: httpx.Client) -> None:
+    with client.stream(
+        "POST",
+        "/v1/conversations/c1/messages?stream=true",
+        json={"text": "explode with order 4242"},
+        headers=ALICE,
+    ) as response:
+        assert response.status_code == 200
+        events = sse_events(response)
+    assert events[0] == ("delta", {"text": "partial "})
+    name, data = events[-1]
+    assert name == "error" and "4242" not in data["error"]

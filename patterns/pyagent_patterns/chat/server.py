@@ -167,8 +167,8 @@ class _BodyTooLarge(UserError):
     """The request body is over `MAX_BODY_BYTES`."""
 
 
-class _BadBody(UserError):
-    """The request body is not JSON of the expected shape (``status`` 400 or 422)."""
+class _StatusError(UserError):
+    """A refusal with its own status: a malformed body (400/422), an unknown path (404)."""
 
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
@@ -191,7 +191,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
 
 def _error_reply(error: BaseException) -> tuple[int, dict[str, str], dict[str, str]]:
     """Status, ``{"error": ...}`` body and headers for `error`."""
-    if isinstance(error, _BadBody):
+    if isinstance(error, _StatusError):
         status = error.status
     else:
         status = next((code for kind, code in _STATUS if isinstance(error, kind)), 500)
@@ -211,17 +211,19 @@ def _sentence(message: str) -> str:
     return message[0].upper() + message[1:] + ("" if message[-1] in ".!?" else ".")
 
 
-def _validation_error(errors: Any) -> _BadBody:
+def _validation_error(errors: Any) -> _StatusError:
     """A FastAPI validation error as one sentence, without echoing the input."""
     problems: list[Mapping[str, Any]] = list(errors)
     if any(problem.get("type") == "json_invalid" for problem in problems):
-        return _BadBody("the request body is not valid JSON", status=400)
+        return _StatusError("the request body is not valid JSON", status=400)
     details = "; ".join(
         f"{'.'.join(str(part) for part in problem.get('loc', ())[1:]) or 'body'}: "
         f"{problem.get('msg', 'invalid')}"
         for problem in problems
     )
-    return _BadBody(f"the request body does not have the expected shape ({details})", status=422)
+    return _StatusError(
+        f"the request body does not have the expected shape ({details})", status=422
+    )
 
 
 class _BodyLimit:
@@ -327,7 +329,7 @@ def create_app(
         if isinstance(error, RequestValidationError):
             error = _validation_error(error.errors())
         elif isinstance(error, HTTPException):  # routing: no such path or method
-            error = _BadBody(str(error.detail), status=error.status_code)
+            error = _StatusError(str(error.detail), status=error.status_code)
         status, body, headers = _error_reply(error)
         return JSONResponse(body, status_code=status, headers=headers)
 
