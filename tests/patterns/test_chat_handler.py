@@ -32,6 +32,7 @@ from pyagent_providers import (
     Message,
     ModelRequest,
     ModelResponse,
+    NotFoundError,
     ProviderConnectionError,
     ScriptedModel,
     StreamEvent,
@@ -358,3 +359,15 @@ async def test_a_refused_stream_raises_before_any_event(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="empty"):
         async for _ in chat.stream_reply("c1", ""):
             pass
+
+
+async def test_a_refused_first_message_opens_no_conversation(tmp_path: Path) -> None:
+    chat = handler(tmp_path, limits=RateLimits(per_user=1))
+    with pytest.raises(UserError):
+        await chat.reply("c1", "   ")
+    await chat.reply("c2", "first", user_id="u1")
+    with pytest.raises(TooManyRequests):
+        await chat.reply("c3", "over the limit", user_id="u1")
+    for never_opened in ("c1", "c3"):
+        with pytest.raises(NotFoundError):
+            chat.conversation(never_opened)

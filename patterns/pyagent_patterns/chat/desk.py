@@ -60,9 +60,11 @@ class HandoffDesk:
         checked = checked_text(text, self.max_message_chars)
         conversation = self.claim(conversation_id, agent)
         redacted = await self.redactor.redact(conversation, checked)
-        return self.store.append(
+        message = self.store.append(
             conversation_id, author="human", name=conversation.agent, content=redacted
         )
+        self.redactor.save(conversation_id)
+        return message
 
     def hand_back(self, conversation_id: str, agent: str) -> Conversation:
         """Return an escalated conversation to the bot (its tier hold starts afresh).

@@ -14,8 +14,8 @@ class Redactor:
     """Runs the input guards on a conversation's text and saves its placeholder map.
 
     Before each check the conversation's stored map is loaded into `placeholders` (the
-    map the guard's `PIIGuard` uses), and after it the map is saved back, so the same
-    email keeps the same placeholder across turns, processes and restarts.
+    map the guard's `PIIGuard` uses); `save` writes it back once the text is stored, so
+    the same email keeps the same placeholder across turns, processes and restarts.
 
     Args:
         store: Where the map is kept.
@@ -47,8 +47,11 @@ class Redactor:
         check = await self.guard.acheck(text, conversation_id=conversation.id)
         if not check.passed or check.sanitized_content is None:
             raise UserError(check.message or "the message was refused")
-        if self.placeholders is not None:
-            self.store.update(
-                conversation.id, placeholders=self.placeholders.export(conversation.id)
-            )
         return check.sanitized_content
+
+    def save(self, conversation_id: str) -> None:
+        """Store the conversation's placeholder map (after its redacted text is stored)."""
+        if self.guard is not None and self.placeholders is not None:
+            self.store.update(
+                conversation_id, placeholders=self.placeholders.export(conversation_id)
+            )
