@@ -15,9 +15,6 @@ from pyagent_providers import PyAgentError, UserError
 
 __all__ = ["main"]
 
-# Commands whose implementation has not landed yet, and what they are waiting for.
-_PENDING: dict[str, str] = {}
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -182,10 +179,6 @@ def _token(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
-    missing = _PENDING.get(args.command)
-    if missing:
-        print(f"pyagent {args.command}: not available yet: {missing}.", file=sys.stderr)
-        return 1
     try:
         commands = {
             "demo": _demo,
