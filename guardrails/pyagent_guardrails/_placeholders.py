@@ -18,7 +18,17 @@ _DIGIT_ENTITIES = frozenset(
     {"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "US_ITIN", "US_BANK_NUMBER", "UK_NHS"}
 )
 # Entity types compared case-insensitively with all whitespace removed.
-_COMPACT_ENTITIES = frozenset({"EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "URL"})
+_COMPACT_ENTITIES = frozenset(
+    {
+        "EMAIL_ADDRESS",
+        "IBAN_CODE",
+        "IP_ADDRESS",
+        "URL",
+        "ORDER_NUMBER",
+        "TICKET_ID",
+        "INVOICE_NUMBER",
+    }
+)
 _WHITESPACE = re.compile(r"\s+")
 _PLACEHOLDER = re.compile(r"<([A-Z0-9_]+)_([1-9][0-9]*)>")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -35,7 +45,7 @@ def placeholder_label(entity_type: str) -> str:
 def normalize_value(entity_type: str, value: str) -> str:
     """Reduce ``value`` to the form under which two spellings count as the same value.
 
-    Emails, IBANs, IP addresses and URLs: case-insensitive and whitespace-free. Phone,
+    Emails, IBANs, IP addresses, URLs and support ids: case-insensitive and whitespace-free. Phone,
     card and other number-like entities: digits only. Names and everything else:
     case-folded with whitespace collapsed.
     """

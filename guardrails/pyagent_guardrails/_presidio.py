@@ -8,6 +8,9 @@ Two changes to Presidio's defaults keep it offline and make it fit support messa
   `OfflineEmailRecognizer`, which asks a private ``TLDExtract`` built with
   ``suffix_list_urls=()`` and no cache: it reads the snapshot bundled with tldextract and
   never opens a socket or writes a file. The global extractor is left untouched.
+* `_recognizers` adds opt-in support identifiers (order, ticket, invoice numbers), card
+  and phone numbers named by a label just before them, and drops PERSON spans that
+  cannot be names (street and company names the small model tags as PERSON).
 * The small spaCy model misses some self-introductions (``"Hi, I'm Ana"``,
   ``"call me Bob"``, ``"my name is sarah connor"``). `introduced_name_recognizer` adds
   PERSON patterns anchored on those phrases.
@@ -38,6 +41,11 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
+from pyagent_guardrails._recognizers import (
+    context_number_recognizers,
+    is_implausible_person,
+    support_id_recognizers,
+)
 from pyagent_guardrails._spans import Detection
 
 logger = logging.getLogger("pyagent.guardrails")
@@ -240,7 +248,11 @@ def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
         for recognizer in predefined
     ]
     if language == "en":
+        # English trigger words: names after introductions, card and phone numbers after
+        # their labels, and the opt-in support identifiers (see _recognizers).
         recognizers.append(introduced_name_recognizer(language))
+        recognizers.extend(context_number_recognizers(language))
+        recognizers.extend(support_id_recognizers(language))
     registry.recognizers = recognizers
     analyzer = AnalyzerEngine(
         registry=registry, nlp_engine=nlp_engine, supported_languages=[language]
@@ -294,7 +306,8 @@ def analyze(
 ) -> list[Detection]:
     """Run ``analyzer`` on ``text`` and return its results as `Detection`s.
 
-    PERSON detections that are only a payment brand's name are dropped.
+    PERSON detections that are only a payment brand's name, or that cannot be a name
+    (digits, a street or company word at the end), are dropped.
     """
     results = analyzer.analyze(
         text=text, language=language, entities=list(entities), score_threshold=score_threshold
@@ -317,7 +330,10 @@ def analyze(
         if detection.end > detection.start
         and not (
             detection.entity_type == "PERSON"
-            and " ".join(text[detection.start : detection.end].split()).casefold() in _NOT_PERSONS
+            and (
+                " ".join(text[detection.start : detection.end].split()).casefold() in _NOT_PERSONS
+                or is_implausible_person(text[detection.start : detection.end])
+            )
         )
     ]
 
