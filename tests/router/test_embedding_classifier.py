@@ -4,7 +4,6 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-import bench.routing
 from pyagent_providers import Example, Message, UserError
 from pyagent_router import Classifier, EmbeddingClassifier
 
@@ -181,29 +180,3 @@ async def test_default_embedder_learns_support_categories_from_a_few_examples() 
     assert [r.label for r in results] == list(queries.values())
     single = await classifier.classify([Message.user("Refund the duplicate charge please")])
     assert single.label == "billing"
-
-
-def test_routing_benchmark_on_a_tiny_slice() -> None:
-    if not (bench.routing.DEFAULT_DATA / "banking77" / "test.csv").exists():
-        pytest.skip("the shared Banking77 data is not beside this checkout")
-    result = bench.routing.main(["--limit", "40", "--seeds", "1", "--shots", "3"])
-    assert result["test_rows"] == 40
-    assert result["shots"] == 3
-    assert len(result["accuracy_per_seed"]) == 1
-    assert 0.0 <= result["accuracy_mean"] <= 1.0
-    for key in (
-        "macro_f1_mean",
-        "ece_mean",
-        "fit_seconds_mean",
-        "predict_seconds_mean",
-        "latency_ms_median",
-        "latency_ms_p95",
-        "batch_queries_per_second",
-        "embedder",
-        "method",
-        "published_10_shot_accuracy",
-        "runs",
-    ):
-        assert key in result
-    assert result["embedder"] == "all-MiniLM-L6-v2"
-    assert result["runs"][0]["train_examples"] == 77 * 3
