@@ -208,7 +208,13 @@ class Agent:
             offer_tools = rounds < self.max_tool_rounds
             request = self.request(conversation, with_tools=offer_tools)
             with cost_labels(agent=self.name):  # metered models record who spent what
-                if isinstance(sink, StreamSink) and not request.tools and not self.output_schema:
+                # `is not None` first: isinstance against a Protocol costs ~10 us on 3.11
+                if (
+                    sink is not None
+                    and isinstance(sink, StreamSink)
+                    and not request.tools
+                    and not self.output_schema
+                ):
                     response = await _stream_into(self.llm, request, sink)
                 else:
                     response = await self.llm.complete(request)
