@@ -11,17 +11,20 @@ with a fixed seed, classifying the ``intent`` (27 labels) and the ``category`` (
 ``instruction``.
 
 Each label's humanised name (``card_arrival`` -> ``"card arrival"``) is given to the
-classifier as its description. Reported per setting: accuracy, macro-F1, calibration
-(expected calibration error), coverage when abstaining below the default threshold, fit
-time, single-query latency (median and p95 of ``classify`` awaited one query at a time) and
-batched throughput (queries per second of one ``predict`` call). Banking77 results carry
-the published anchors and our targets, with a ``meets_target`` flag.
+classifier as its description. Few-shot fits use the classifier's default regularisation
+(C=10); full-data fits choose C from a small grid by cross-validation on their own training
+rows. Reported per setting: accuracy, macro-F1, calibration (expected calibration error),
+coverage when abstaining below the default threshold, fit time, single-query latency (median
+and p95 of ``classify`` awaited one query at a time) and batched throughput (queries per
+second of one ``predict`` call). Banking77 results carry the published anchors and our
+targets, with a ``meets_target`` flag.
 
 Accuracy comes from embeddings computed once per text and shared by every seed and
 setting: the embedder is deterministic, so caching changes no prediction, only the run
-time. Latency never uses that cache: each setting is timed with a freshly loaded embedder
-on test texts it has not embedded, so a cache hit never flatters a number. Timings depend
-on the machine and its load; they are reported, never asserted.
+time. Latency never uses that cache: a second embedder, loaded once for timing, only ever
+sees texts it has not embedded; each setting gets its own share of the test texts (100
+single queries, then up to 1,000 in one batch), so a cache hit never flatters a number.
+Timings depend on the machine and its load; they are reported, never asserted.
 
     .venv/bin/python -m bench.routing [--data DIR] [--shots 5 10] [--seeds 3] [--limit N]
                                       [--only banking77|bitext]
@@ -71,11 +74,11 @@ TARGETS = {"10_shot": 0.852, "full": 0.934}
 FEW_SHOT_REGULARIZATION = 10.0  # the classifier's default, chosen for few examples per label
 # With ~100+ examples per label the best L2 strength can differ from the few-shot one, so
 # full-data settings choose C by cross-validation on their training rows only (the test
-# rows never influence it). The grid is small because each fit on 10k rows takes seconds.
+# rows never influence it). The grid is small: one 10k-row fit takes 10-60 s on two cores.
 REGULARIZATION_GRID = (3.0, 10.0, 30.0, 100.0)
 SELECTION_FOLDS = 3
-# Calibration folds for full-data fits: three instead of the default five keeps the
-# 10k-row fit to a few LR fits on two cores; a temperature needs no more.
+# Calibration folds for full-data fits: three instead of the default five saves two 10k-row
+# fits. Every row still gets an out-of-fold logit, which is all one temperature needs.
 FULL_DATA_CALIBRATION_FOLDS = 3
 
 LATENCY_QUERIES = 100  # single queries timed per setting
