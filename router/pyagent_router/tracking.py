@@ -53,6 +53,7 @@ _COLLECTORS: ContextVar[tuple[list[CallRecord], ...]] = ContextVar(
     "pyagent_call_collectors", default=()
 )
 
+_FLUSH_EVERY = 256  # rows an in-memory tracker buffers before writing them in one go
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     at TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL, priced_as TEXT NOT NULL,
@@ -130,6 +131,11 @@ class CostTracker:
             str(self.path) if self.path else ":memory:", check_same_thread=False, timeout=10
         )
         self._lock = threading.Lock()
+        # In memory, rows wait here until the next read (or _FLUSH_EVERY rows): an INSERT
+        # and commit per call was a sizeable part of the router's overhead per call
+        # (bench/overhead.py). A file is written at once, so that other processes sharing
+        # it see the spending.
+        self._pending: list[tuple[Any, ...]] = []
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
 
@@ -160,31 +166,42 @@ class CostTracker:
 
     def record(self, record: CallRecord) -> None:
         """Store one call."""
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.at.isoformat(),
-                    record.at.date().isoformat(),
-                    record.model,
-                    record.priced_as,
-                    record.tier,
-                    record.agent,
-                    record.route,
-                    record.conversation_id,
-                    record.query,
-                    record.usage.input_tokens,
-                    record.usage.output_tokens,
-                    record.usage.cached_input_tokens,
-                    str(record.cost),
-                    int(record.estimated),
-                ),
-            )
+        row = (
+            record.at.isoformat(),
+            record.at.date().isoformat(),
+            record.model,
+            record.priced_as,
+            record.tier,
+            record.agent,
+            record.route,
+            record.conversation_id,
+            record.query,
+            record.usage.input_tokens,
+            record.usage.output_tokens,
+            record.usage.cached_input_tokens,
+            str(record.cost),
+            int(record.estimated),
+        )
+        with self._lock:
+            self._pending.append(row)
+            if self.path is not None or len(self._pending) >= _FLUSH_EVERY:
+                self._flush()
+
+    def _flush(self) -> None:
+        """Write the pending rows (the caller holds the lock)."""
+        if self._pending:
+            with self._db:
+                self._db.executemany(
+                    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    self._pending,
+                )
+            self._pending.clear()
 
     def records(self, **where: str | None) -> list[CallRecord]:
         """Recorded calls matching every ``column=value`` in `where`, oldest first."""
         clause, args = _where(where)
         with self._lock:
+            self._flush()
             rows = self._db.execute(
                 "SELECT at, model, priced_as, tier, agent, route, conversation_id, query,"
                 " input_tokens, output_tokens, cached_input_tokens, cost, estimated"
