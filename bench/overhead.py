@@ -20,7 +20,12 @@ so what is left is HTTP on loopback plus our code):
 
 raw, provider and router are timed interleaved, in a rotating order, one call each per
 round, so machine noise falls on all three alike. Reported per layer: absolute latency
-p50/p99 and the **added** microseconds = quantile(layer) - quantile(raw) at p50 and p99.
+p50/p99 and the **added** microseconds = quantile(layer) - quantile(raw) at p50 and p99;
+the same for the event-loop thread's CPU time per call (``client_cpu``: the server runs
+in a child process, so this is our side only, and other load on the machine inflates it
+far less than wall-clock time); and ``middleware_in_process``, a routed vs a bare Agent
+on a model that answers at once (no HTTP at all: the middleware's own cost, with warm
+caches, so lower than what it adds between real HTTP calls).
 The issue's target is router overhead p50 <= 0.3 ms per call (LiteLLM's proxy adds a
 2-12 ms median). Timing is reported, never asserted; on a busy machine re-run it.
 
