@@ -27,15 +27,14 @@ Reported:
 - every ticket answered exactly once: each id (``[ticket T0001]`` prefixed to the text)
   is checked in its reply and counted in the server's request log.
 
-What the three rates showed (2 shared CPUs): the limiter's starts hold the limit, but the
-guards and classifiers run in asyncio's default executor (``asyncio.to_thread``; 6 threads
-here), and so does the event loop's ``getaddrinfo`` for each new HTTP connection. Queued
-behind 50 tickets' Presidio and embedding jobs, a connection waits seconds, and requests
-the limiter let through one by one leave together: the server counted ~40-50 requests in
-one second. ``--executor-threads 64`` gives the loop a larger default executor; with it
-the server saw at most 20 per second. The run is also CPU-bound: at ~50 CPU ms per ticket
-(mostly Presidio and embeddings, in one GIL), one process serves little more than 20
-tickets/s, so on a busy machine the achieved rate stays under the limit.
+Why three rates: when the guards and classifiers ran in asyncio's default executor, the
+event loop's ``getaddrinfo`` for each new HTTP connection queued behind 50 tickets'
+Presidio and embedding jobs, and requests the limiter had let through one by one left
+together (the server counted ~40-50 in one second). They now run in pools of their own
+(``pyagent_providers.concurrency``, the guardrails' pool); ``--executor-threads N`` still
+resizes the default executor for experiments. The run is also CPU-bound: at ~50 CPU ms
+per ticket (mostly Presidio and embeddings, in one GIL), one process serves little more
+than 20 tickets/s, so on a busy machine the achieved rate stays under the limit.
 
 Timing depends on the machine; it is reported, never asserted.
 
@@ -130,16 +129,19 @@ def _rate(arrivals: list[float], limit: float) -> dict[str, Any]:
     }
 
 
-class _RecordingLimiter(resilience.RateLimiter):
+class _RecordingLimiter:
     """The providers' shared limiter, also noting when it lets each request start."""
 
-    def __init__(self, requests_per_second: float, starts: list[float]) -> None:
-        super().__init__(requests_per_second)
+    def __init__(self, inner: Any, starts: list[float]) -> None:
+        self.inner = inner
         self.starts = starts
 
     async def __aenter__(self) -> None:
-        await super().__aenter__()
+        await self.inner.__aenter__()
         self.starts.append(time.monotonic())
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.inner.__aexit__(*exc)
 
 
 def _lag(sent: dict[str, float], log: list[dict[str, Any]]) -> dict[str, Any]:
@@ -164,7 +166,8 @@ def _system(
     # Put a recording limiter where the providers look theirs up (same key as
     # SDKProvider._throttle), so the bench sees the limiter's own decisions.
     key = (f"openai:{api.openai_base_url}", rps)
-    resilience._throttlers[key] = _RecordingLimiter(rps, starts)  # pyright: ignore[reportPrivateUsage]
+    limiter = resilience.shared_throttler(*key)
+    resilience._throttlers[key] = _RecordingLimiter(limiter, starts)  # pyright: ignore[reportPrivateUsage]
 
     async def on_send(request: Any) -> None:
         # When the SDK hands the request to the transport: with the server's arrival time,

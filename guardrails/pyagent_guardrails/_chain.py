@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pyagent_guardrails._types import Finding, Guard, GuardResult, invalid_text_reason, refused
 
 logger = logging.getLogger("pyagent.guardrails")
+
+
+# Presidio holds a thread for milliseconds per message. Keep it off asyncio's default
+# executor, which the event loop also needs for name resolution of new connections:
+# queued behind guard work, those stall (the same reason as pyagent_providers.concurrency;
+# this package depends on nothing else of ours, hence a pool of its own).
+_POOL = ThreadPoolExecutor(
+    max_workers=min(8, (os.cpu_count() or 1) + 2), thread_name_prefix="pyagent-guard"
+)
 
 
 class GuardrailChain:
@@ -87,7 +99,9 @@ class GuardrailChain:
         Returns:
             The same result `check` gives.
         """
-        return await asyncio.to_thread(self.check, text, conversation_id=conversation_id)
+        loop = asyncio.get_running_loop()
+        check = functools.partial(self.check, text, conversation_id=conversation_id)
+        return await loop.run_in_executor(_POOL, check)
 
 
 def _guard_name(guard: Guard) -> str:

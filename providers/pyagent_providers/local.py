@@ -22,7 +22,6 @@ ends with a note that it was drafted offline and which help-centre article it us
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -31,6 +30,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from .concurrency import run_cpu_bound
 from .embeddings import Embedder, Vectors, default_embedder
 from .output import OutputSchema
 from .similarity import LabelDecision, knn_regress, label_by_description, label_by_examples
@@ -166,7 +166,7 @@ class LocalModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Answer `request` (the embedding work runs in a worker thread)."""
-        return await asyncio.to_thread(self.complete_sync, request)
+        return await run_cpu_bound(self.complete_sync, request)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Like `complete`, delivered word by word, then the full response."""

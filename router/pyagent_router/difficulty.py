@@ -7,7 +7,6 @@ is confident, otherwise the LLM).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -27,6 +26,7 @@ from pyagent_providers import (
     UserError,
     default_pricing,
 )
+from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
 
 from .tracking import cost_labels
@@ -194,7 +194,7 @@ class EmbeddingDifficultyEstimator:
         if not text.strip():
             raise UserError("there is no user message to rate")
         # embedding is CPU-bound; keep the event loop free for other conversations
-        return await asyncio.to_thread(self._estimate, text)
+        return await run_cpu_bound(self._estimate, text)
 
     def _fit(self) -> tuple[npt.NDArray[np.float32], _Ridge]:
         """Embed the examples and solve the ridge regression once (closed form)."""

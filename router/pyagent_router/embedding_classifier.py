@@ -19,7 +19,6 @@ caller can ask an LLM or a person instead.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pyagent_providers import Example, Message, MissingDependencyError, UserError
+from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
 
 from .classifiers import Classification
@@ -167,7 +167,7 @@ class EmbeddingClassifier:
         if not text.strip():
             raise UserError("there is no user message to classify")
         # embedding is CPU-bound; keep the event loop free for other conversations
-        return (await asyncio.to_thread(self.predict, [text]))[0]
+        return (await run_cpu_bound(self.predict, [text]))[0]
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify many texts at once (one embedding batch), e.g. for benchmarks."""
