@@ -40,6 +40,10 @@ Indices = npt.NDArray[np.int64]
 # Temperatures searched when calibrating; logits of few-shot models on unit vectors need
 # anything from sharpening (T < 1) to flattening (T > 1), so the grid spans both widely.
 _TEMPERATURES = np.geomspace(0.02, 50.0, 400)
+# Shares of the nearest-neighbour vote in the blend, chosen per fit by cross-validation.
+_NEIGHBOUR_SHARES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8)
+_NEIGHBOURS = 10
+_NEIGHBOUR_TEMPERATURE = 0.05  # as in pyagent_providers.similarity: cosine gaps are small
 
 
 class EmbeddingClassifier:
@@ -48,12 +52,21 @@ class EmbeddingClassifier:
     Build one with `EmbeddingClassifier.fit`. It satisfies the `Classifier` protocol, so
     Supervisor and the routing policy can use it in place of an LLM classification call.
 
+    The probabilities blend the calibrated regression with a vote of the 10 most similar
+    training examples: the regression generalises from every example, the neighbours keep
+    what is specific to a few phrasings. The neighbours' share is chosen per fit by the
+    same cross-validation as the temperature (lowest out-of-fold log-loss), so a data set
+    where neighbours do not help gets a share of 0. On Banking77 it chose 0.2 with 10
+    examples per intent (accuracy 0.857 → 0.861) and 0.4 with all 10,003 training rows
+    (0.930 → 0.935); see bench/routing.py.
+
     Attributes:
         label_key: The `Example.labels` key it was trained to predict.
         embedder: Turns texts into unit vectors.
         abstain_below: Confidence under which it abstains (0-1).
         temperature: The calibration temperature dividing the logits (1.0 when there were
             too few examples per label to cross-validate).
+        neighbour_share: The nearest-neighbour vote's share of the probabilities (0-1).
     """
 
     def __init__(
@@ -66,6 +79,8 @@ class EmbeddingClassifier:
         temperature: float,
         embedder: Embedder,
         abstain_below: float,
+        neighbour_share: float = 0.0,
+        memory: tuple[Vectors, Indices] | None = None,
     ) -> None:
         """Wrap fitted parameters; use `EmbeddingClassifier.fit` rather than this."""
         _check_threshold(abstain_below)
@@ -76,6 +91,8 @@ class EmbeddingClassifier:
         self.temperature = temperature
         self.embedder = embedder
         self.abstain_below = abstain_below
+        self.neighbour_share = neighbour_share if memory is not None else 0.0
+        self._memory = memory
 
     @classmethod
     def fit(
@@ -134,7 +151,7 @@ class EmbeddingClassifier:
             return _logistic_regression(features, classes, len(labels), regularization)
 
         weights, bias = train(np.arange(len(texts)))
-        temperature = _cross_validated_temperature(
+        temperature, share = _cross_validated_calibration(
             example_vectors, targets, train, folds=folds, seed=seed
         )
         return cls(
@@ -145,6 +162,8 @@ class EmbeddingClassifier:
             temperature=temperature,
             embedder=embedder,
             abstain_below=abstain_below,
+            neighbour_share=share,
+            memory=(example_vectors.astype(np.float32), targets),
         )
 
     @property
@@ -179,7 +198,12 @@ class EmbeddingClassifier:
     def probabilities(self, texts: Sequence[str]) -> Floats:
         """Calibrated label probabilities, one row per text, columns in `labels` order."""
         vectors = self.embedder.embed(list(texts)).astype(np.float64)
-        return _softmax((vectors @ self._weights.T + self._bias) / self.temperature)
+        regression = _softmax((vectors @ self._weights.T + self._bias) / self.temperature)
+        if not self.neighbour_share or self._memory is None:
+            return regression
+        memory, targets = self._memory
+        votes = _neighbour_votes(vectors @ memory.T, targets, len(self._labels))
+        return (1 - self.neighbour_share) * regression + self.neighbour_share * votes
 
     def _decide(self, row: Floats) -> Classification:
         best = int(np.argmax(row))
@@ -246,33 +270,56 @@ def _logistic_regression(
     return coef, intercept
 
 
-def _cross_validated_temperature(
+def _cross_validated_calibration(
     vectors: Floats,
     targets: Indices,
     train: Callable[[Indices], tuple[Floats, Floats]],
     *,
     folds: int,
     seed: int,
-) -> float:
-    """The temperature minimising the NLL of out-of-fold logits (1.0 if it cannot tell)."""
+) -> tuple[float, float]:
+    """Temperature and neighbour share minimising the out-of-fold log-loss.
+
+    Returns ``(1.0, 0.0)`` when the rarest label is too rare to cross-validate.
+    """
     counts = np.bincount(targets)
     folds = min(folds, int(counts.min()))
     # every label must be in every training split, so a label with one example rules it out
     if folds < 2:
-        return 1.0
+        return 1.0, 0.0
     rng = np.random.default_rng(seed)
     fold_of = np.empty(len(targets), dtype=np.int64)
     for label in range(len(counts)):
         members = rng.permutation(np.flatnonzero(targets == label))
         fold_of[members] = np.arange(len(members)) % folds
     logits = np.empty((len(targets), len(counts)), dtype=np.float64)
+    votes = np.empty_like(logits)
     for fold in range(folds):
         held_out = fold_of == fold
         weights, bias = train(np.flatnonzero(~held_out))
         logits[held_out] = vectors[held_out] @ weights.T + bias
+        similarities = vectors[held_out] @ vectors[~held_out].T
+        votes[held_out] = _neighbour_votes(similarities, targets[~held_out], len(counts))
     rows = np.arange(len(targets))
-    losses = [-np.log(_softmax(logits / t)[rows, targets] + 1e-12).mean() for t in _TEMPERATURES]
-    return float(_TEMPERATURES[int(np.argmin(losses))])
+
+    def log_loss(probabilities: Floats) -> float:
+        return float(-np.log(probabilities[rows, targets] + 1e-12).mean())
+
+    temperature = min(_TEMPERATURES, key=lambda t: log_loss(_softmax(logits / t)))
+    calibrated = _softmax(logits / temperature)
+    share = min(_NEIGHBOUR_SHARES, key=lambda w: log_loss((1 - w) * calibrated + w * votes))
+    return float(temperature), float(share)
+
+
+def _neighbour_votes(similarities: Floats, targets: Indices, n_labels: int) -> Floats:
+    """Per query, the labels of its nearest examples weighted by softmaxed similarity."""
+    k = min(_NEIGHBOURS, similarities.shape[1])
+    nearest = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
+    near = np.take_along_axis(similarities, nearest, axis=1)
+    weights = np.exp((near - near.max(axis=1, keepdims=True)) / _NEIGHBOUR_TEMPERATURE)
+    votes = np.zeros((similarities.shape[0], n_labels), dtype=np.float64)
+    np.add.at(votes, (np.arange(len(near))[:, None], targets[nearest]), weights)
+    return votes / votes.sum(axis=1, keepdims=True)
 
 
 def _softmax(logits: Floats) -> Floats:

@@ -1,3 +1,4 @@
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -180,3 +181,25 @@ async def test_default_embedder_learns_support_categories_from_a_few_examples() 
     assert [r.label for r in results] == list(queries.values())
     single = await classifier.classify([Message.user("Refund the duplicate charge please")])
     assert single.label == "billing"
+
+
+def test_nearest_neighbours_join_in_where_no_linear_boundary_exists() -> None:
+    # Two labels on opposite sides of the circle each (XOR-like): no linear model separates
+    # them, the neighbours do, and cross-validation gives them a share of the vote.
+
+    points: dict[str, list[float]] = {}
+    examples: list[Example] = []
+    for label, centres in (("east_west", (0, 180)), ("north_south", (90, 270))):
+        for centre in centres:
+            for offset in (-6, -3, 0, 3, 6):
+                angle = math.radians(centre + offset)
+                text = f"{label} {centre} {offset}"
+                points[text] = [math.cos(angle), math.sin(angle)]
+                examples.append(Example(text=text, labels={"axis": label}))
+    queries = {f"query {a}": [math.cos(math.radians(a)), math.sin(math.radians(a))]
+               for a in (2, 178, 92, 268)}  # fmt: skip
+    embedder = FakeEmbedder({**points, **queries})
+    classifier = EmbeddingClassifier.fit(examples, label_key="axis", embedder=embedder)
+    assert classifier.neighbour_share > 0
+    predicted = [c.best for c in classifier.predict(list(queries))]
+    assert predicted == ["east_west", "east_west", "north_south", "north_south"]
