@@ -328,7 +328,11 @@ class ChatHandler:
             message_id = checked_id(message_id, "message_id")
         checked = checked_text(text, self.max_message_chars)
         async with self._lock(conversation_id):
-            conversation = self._existing(conversation_id, user_id)
+            stored_conversation = self.store.get(conversation_id)
+            if stored_conversation is not None:
+                check_owner(stored_conversation, user_id)
+            # a new conversation is stored only once its first message is accepted
+            conversation = stored_conversation or Conversation(id=conversation_id, user_id=user_id)
             if message_id is not None and conversation.has_message(message_id):
                 stored = conversation.reply_to(message_id)
                 if stored is not None:
@@ -338,7 +342,7 @@ class ChatHandler:
                 self.limiter.check(conversation_id, user_id)
                 redacted = await self.redactor.redact(conversation, checked)
                 message_id = message_id or uuid.uuid4().hex
-                if not self._stored(conversation_id):  # only an accepted message opens one
+                if stored_conversation is None:
                     self._create(conversation_id, user_id)
                 self.store.append(
                     conversation_id, author="customer", content=redacted, message_id=message_id
@@ -348,17 +352,6 @@ class ChatHandler:
             if conversation.state != "bot":
                 return self._acknowledge(conversation, message_id)
             return await self._answer(conversation, message_id, user_id, sink)
-
-    def _existing(self, conversation_id: str, user_id: str | None) -> Conversation:
-        """The stored conversation, or a new one not stored until a message is accepted."""
-        conversation = self.store.get(conversation_id)
-        if conversation is None:
-            return Conversation(id=conversation_id, user_id=user_id)
-        check_owner(conversation, user_id)
-        return conversation
-
-    def _stored(self, conversation_id: str) -> bool:
-        return self.store.get(conversation_id) is not None
 
     def _create(self, conversation_id: str, user_id: str | None) -> None:
         try:
