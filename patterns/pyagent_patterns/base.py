@@ -30,7 +30,7 @@ from pyagent_providers import (
     TextDelta,
     Usage,
     UserError,
-    default_pricing,
+    cost_of_response,
 )
 from pyagent_router import cost_labels
 
@@ -126,12 +126,6 @@ async def _stream_into(llm: LLM, request: ModelRequest, sink: StreamSink) -> Mod
         else:
             return event.response
     raise ProviderError("the stream ended without a final response", provider=llm.model_id)
-
-
-def cost_of_response(response: ModelResponse) -> tuple[Decimal, bool]:
-    """Cost of one response, and whether its model was in the pricing table."""
-    price = default_pricing().find(response.model_id)
-    return (price.cost(response.usage), True) if price else (Decimal(0), False)
 
 
 class Agent:

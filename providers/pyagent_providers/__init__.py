@@ -33,7 +33,7 @@ from .errors import (
 from .llm import LLM, STREAM_SINK, StreamSink, complete_sync
 from .model_id import split_model_id
 from .output import OutputSchema
-from .pricing import ModelPrice, PricingTable, cost_of, default_pricing
+from .pricing import ModelPrice, PricingTable, cost_of, cost_of_response, default_pricing
 from .resilience import RetryPolicy
 from .testing import FunctionModel, ScriptedModel
 from .tokens import count_message_tokens, count_tokens
@@ -103,6 +103,7 @@ __all__ = [
     "UserError",
     "complete_sync",
     "cost_of",
+    "cost_of_response",
     "count_message_tokens",
     "count_tokens",
     "default_pricing",

@@ -23,9 +23,9 @@ from typing import Any, cast
 
 from .errors import ConfigurationError
 from .model_id import split_model_id
-from .types import Usage
+from .types import ModelResponse, Usage
 
-__all__ = ["ModelPrice", "PricingTable", "cost_of", "default_pricing"]
+__all__ = ["ModelPrice", "PricingTable", "cost_of", "cost_of_response", "default_pricing"]
 
 _PER_TOKEN = Decimal(1_000_000)
 _SNAPSHOT_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
@@ -158,6 +158,15 @@ def default_pricing() -> PricingTable:
         return PricingTable.load(override)
     text = resources.files("pyagent_providers").joinpath("pricing.toml").read_text(encoding="utf-8")
     return PricingTable.from_dict(tomllib.loads(text))
+
+
+def cost_of_response(response: ModelResponse) -> tuple[Decimal, bool]:
+    """Cost of one response from its reported usage, and whether its model has a price.
+
+    Models the table does not know (test doubles, the local model) cost zero.
+    """
+    price = default_pricing().find(response.model_id)
+    return (price.cost(response.usage), True) if price else (Decimal(0), False)
 
 
 def cost_of(usage: Usage, model_id: str, *, table: PricingTable | None = None) -> Decimal:

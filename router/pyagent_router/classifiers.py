@@ -21,7 +21,7 @@ from pyagent_providers import (
     OutputSchema,
     Usage,
     UserError,
-    default_pricing,
+    cost_of_response,
 )
 
 from .tracking import cost_labels
@@ -158,14 +158,14 @@ class LLMClassifier:
                 field=self.label_key,
             )
         confidence = float(output["confidence"])
-        price = default_pricing().find(response.model_id)
+        cost, _ = cost_of_response(response)
         return Classification(
             label=None if confidence < self.abstain_below else label,
             confidence=confidence,
             best=label,
             classifier=f"llm:{response.model_id}",
             usage=response.usage,
-            cost=price.cost(response.usage) if price else Decimal(0),
+            cost=cost,
         )
 
 

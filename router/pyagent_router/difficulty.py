@@ -24,7 +24,7 @@ from pyagent_providers import (
     OutputSchema,
     Usage,
     UserError,
-    default_pricing,
+    cost_of_response,
 )
 from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
@@ -124,13 +124,13 @@ class LLMDifficultyEstimator:
         with cost_labels(agent="difficulty"):
             response = await self.llm.complete(request)
         rating: _Rating = response.output
-        price = default_pricing().find(response.model_id)
+        cost, _ = cost_of_response(response)
         return DifficultyEstimate(
             difficulty=rating.difficulty,
             reason=rating.reason,
             estimator=f"llm:{response.model_id}",
             usage=response.usage,
-            cost=price.cost(response.usage) if price else Decimal(0),
+            cost=cost,
         )
 
 

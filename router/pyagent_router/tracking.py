@@ -212,18 +212,24 @@ class CostTracker:
 
     def total(self, **where: str | None) -> Decimal:
         """Total cost of the calls matching `where`."""
-        return sum((r.cost for r in self.records(**where)), Decimal(0))
+        return sum(self.by(None, **where).values(), Decimal(0))
 
-    def by(self, dimension: Dimension, **where: str | None) -> dict[str, Decimal]:
-        """Cost per value of `dimension` (agent, route, conversation_id, day, model, tier)."""
+    def by(self, dimension: Dimension | None, **where: str | None) -> dict[str, Decimal]:
+        """Cost per value of `dimension` (agent, route, conversation_id, day, model, tier).
+
+        Only the two columns are read (budgets ask on every routed call); costs are summed
+        as `Decimal` here because SQLite would sum the stored strings as floats.
+        """
+        if dimension is not None and dimension not in _COLUMNS:
+            raise ValueError(f"cannot group calls by {dimension!r}")
+        clause, args = _where(where)
+        key = f"COALESCE({dimension}, '-')" if dimension else "''"
+        with self._lock:
+            self._flush()
+            rows = self._db.execute(f"SELECT {key}, cost FROM calls {clause}", args).fetchall()
         totals: dict[str, Decimal] = {}
-        for record in self.records(**where):
-            key = (
-                record.at.date().isoformat()
-                if dimension == "day"
-                else str(getattr(record, dimension) or "-")
-            )
-            totals[key] = totals.get(key, Decimal(0)) + record.cost
+        for group, cost in rows:
+            totals[group] = totals.get(group, Decimal(0)) + Decimal(cost)
         return totals
 
     def spent_today(self, today: date | None = None) -> Decimal:
@@ -300,9 +306,14 @@ class MeteredLLM:
             calls.append(record)
 
 
+# The columns calls can be filtered and grouped by.
+_COLUMNS = frozenset(
+    {"model", "priced_as", "tier", "agent", "route", "conversation_id", "query", "day"}
+)
+
+
 def _where(where: Mapping[str, str | None]) -> tuple[str, tuple[Any, ...]]:
-    allowed = {"model", "priced_as", "tier", "agent", "route", "conversation_id", "query", "day"}
-    unknown = set(where) - allowed
+    unknown = set(where) - _COLUMNS
     if unknown:
         raise ValueError(f"cannot filter calls by {sorted(unknown)}")
     if not where:

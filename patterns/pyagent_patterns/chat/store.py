@@ -22,6 +22,8 @@ from typing import Any, Literal, Protocol
 
 from pyagent_providers import ConflictError, Message, NotFoundError
 
+from ..escalations import default_data_dir
+
 __all__ = [
     "Author",
     "ConversationState",
@@ -72,9 +74,7 @@ CREATE INDEX IF NOT EXISTS messages_reply ON messages (conversation_id, in_reply
 
 def default_store_path() -> Path:
     """``$PYAGENT_DATA_DIR/conversations.sqlite3`` (``~/.pyagent`` by default)."""
-    return Path(os.environ.get("PYAGENT_DATA_DIR") or Path.home() / ".pyagent") / (
-        "conversations.sqlite3"
-    )
+    return default_data_dir() / "conversations.sqlite3"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
