@@ -1,0 +1,100 @@
+"""The values an escalation decision is made of: reason codes, signals and the verdict."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["CustomerProfile", "EscalationReason", "EscalationVerdict", "Signal", "fold"]
+
+
+class EscalationReason(StrEnum):
+    """Why a person must take a message (the policy in LABELS.md)."""
+
+    human_request = "human_request"
+    legal = "legal"
+    self_harm = "self_harm"
+    violence = "violence"
+    abuse = "abuse"
+    security = "security"
+    fraud = "fraud"
+    refund_over_limit = "refund_over_limit"
+    enterprise_churn = "enterprise_churn"
+    law_enforcement_press = "law_enforcement_press"
+    identity_verification = "identity_verification"
+    prompt_injection = "prompt_injection"
+    high_risk_keyword = "high_risk_keyword"  # a team's own keyword list (HumanInTheLoop)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CustomerProfile:
+    """What the service knows about the customer, from outside the message.
+
+    Attributes:
+        plan: The customer's plan, e.g. ``"enterprise"`` (enterprise churn threats escalate).
+    """
+
+    plan: str | None = None
+
+    @property
+    def enterprise(self) -> bool:
+        """Whether the customer is on an Enterprise plan."""
+        return (self.plan or "").casefold() == "enterprise"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Signal:
+    """One detector's finding.
+
+    Attributes:
+        reason: The reason code.
+        score: How sure the detector is (0-1).
+        detector: Which detector found it (``rules``, ``learned``, ``llm-judge``...).
+        rule: The rule or pattern that fired, for audits (never the customer's text).
+    """
+
+    reason: EscalationReason
+    score: float
+    detector: str
+    rule: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EscalationVerdict:
+    """Whether a person must take the message, and why.
+
+    Attributes:
+        escalate: A person must decide.
+        signals: Every finding, escalating or not (the learned detector's score is always
+            reported, so an audit can see how close a message came).
+    """
+
+    escalate: bool
+    signals: tuple[Signal, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[EscalationReason, ...]:
+        """The reason codes of the escalating signals, most certain first, no repeats."""
+        if not self.escalate:
+            return ()
+        ranked = sorted(self.signals, key=lambda s: -s.score)
+        return tuple(dict.fromkeys(s.reason for s in ranked if s.detector != "learned-score"))
+
+    @property
+    def score(self) -> float:
+        """The highest score of any signal (0 when there is none)."""
+        return max((s.score for s in self.signals), default=0.0)
+
+    def describe(self) -> str:
+        """A one-line reason for people and logs, e.g. ``"security, fraud (rules)"``."""
+        if not self.escalate:
+            return ""
+        detectors = sorted({s.detector for s in self.signals if s.reason in self.reasons})
+        return f"{', '.join(self.reasons)} ({', '.join(detectors)})"
+
+
+def fold(text: str) -> str:
+    """Casefold and strip accents, so "Anwältin" reads "anwaltin" and "ação" "acao"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
