@@ -3,6 +3,7 @@
 from .desk import HandoffDesk
 from .handler import ChatEvent, ChatHandler, ChatReply, ContextBudget, TierHold
 from .limits import RateLimiter, RateLimits
+from .pseudonyms import Pseudonyms, is_email_like
 from .redaction import Redactor
 from .store import (
     Conversation,
@@ -22,6 +23,7 @@ __all__ = [
     "ConversationState",
     "ConversationStore",
     "HandoffDesk",
+    "Pseudonyms",
     "RateLimiter",
     "RateLimits",
     "Redactor",
@@ -29,4 +31,5 @@ __all__ = [
     "StoredMessage",
     "TierHold",
     "default_store_path",
+    "is_email_like",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyagent_providers import ConflictError
 
+from .pseudonyms import Pseudonyms
 from .redaction import Redactor
 from .store import Conversation, ConversationStore, StoredMessage
 from .validation import checked_name, checked_text, owned_conversation
@@ -17,18 +18,29 @@ class HandoffDesk:
     `ChatHandler` serves customers and delegates its queue methods here; a process that
     only serves people (``pyagent queue``) uses a desk on the same store directly.
 
+    Conversation ids are taken as the queue shows them (the stored form) or as the
+    customer gave them: an email-like id is turned into its pseudonym first (`Pseudonyms`),
+    so either way the same conversation is found, and errors name only the stored form.
+
     Args:
         store: The conversations.
         redactor: Redacts the person's replies like every stored text.
         max_message_chars: Longest reply accepted.
+        ids: The store's `Pseudonyms`; built from ``store.secret()`` when ``None``.
     """
 
     def __init__(
-        self, store: ConversationStore, redactor: Redactor, *, max_message_chars: int = 8_000
+        self,
+        store: ConversationStore,
+        redactor: Redactor,
+        *,
+        max_message_chars: int = 8_000,
+        ids: Pseudonyms | None = None,
     ) -> None:
         self.store = store
         self.redactor = redactor
         self.max_message_chars = max_message_chars
+        self.ids = ids or Pseudonyms(store.secret())
 
     def queue(self) -> list[Conversation]:
         """Escalated conversations, waiting for a person or with one, oldest first."""
@@ -41,13 +53,13 @@ class HandoffDesk:
             NotFoundError: No such conversation.
             ConflictError: It is not escalated, or another person has it.
         """
-        conversation = owned_conversation(self.store, conversation_id, None)
+        conversation = owned_conversation(self.store, conversation_id, None, ids=self.ids)
         agent = checked_name(agent)
         if conversation.state == "bot":
-            raise ConflictError(f"conversation {conversation_id!r} is not in the human queue")
+            raise ConflictError(f"conversation {conversation.id!r} is not in the human queue")
         if conversation.state == "with_human" and conversation.agent != agent:
-            raise ConflictError(f"{conversation.agent} already has {conversation_id!r}")
-        return self.store.update(conversation_id, state="with_human", agent=agent)
+            raise ConflictError(f"{conversation.agent} already has {conversation.id!r}")
+        return self.store.update(conversation.id, state="with_human", agent=agent)
 
     async def reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
         """A person's reply to the customer; claims the conversation if nobody has it.
@@ -61,9 +73,9 @@ class HandoffDesk:
         conversation = self.claim(conversation_id, agent)
         redacted = await self.redactor.redact(conversation, checked)
         message = self.store.append(
-            conversation_id, author="human", name=conversation.agent, content=redacted
+            conversation.id, author="human", name=conversation.agent, content=redacted
         )
-        self.redactor.save(conversation_id)
+        self.redactor.save(conversation.id)
         return message
 
     def hand_back(self, conversation_id: str, agent: str) -> Conversation:
@@ -73,5 +85,5 @@ class HandoffDesk:
             NotFoundError: No such conversation.
             ConflictError: It is not escalated, or another person has it.
         """
-        self.claim(conversation_id, agent)
-        return self.store.update(conversation_id, state="bot", agent=None, tier=None)
+        conversation = self.claim(conversation_id, agent)
+        return self.store.update(conversation.id, state="bot", agent=None, tier=None)

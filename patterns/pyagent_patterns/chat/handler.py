@@ -21,6 +21,13 @@ support system with the conversation's tier hold → store the reply and the new
 - **PII**: only redacted text is stored or logged. The placeholder map is kept as keyed
   hashes (HMAC-SHA-256 with the store's secret), so it cannot be reversed: replies that
   mention a placeholder (``<PERSON_1>``) are shown as such.
+- **Email-like ids**: a conversation, user or message id that looks like an email
+  (``jane.doe@example.com``) is replaced, as soon as it is validated, by its keyed
+  pseudonym (``anon:…``, see `Pseudonyms`); other ids are kept as given. The store, the
+  escalation queue and cost records (through the run context), log records and error
+  messages only see that stored form. The `ChatReply` of a turn gives the caller's own
+  ids back (in memory only); what is read back from the store (`conversation`, `queue`,
+  `claim`...) carries the stored form, and either form finds the same conversation.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +54,7 @@ from pyagent_providers import (
 from ..base import Runnable
 from .desk import HandoffDesk
 from .limits import RateLimiter, RateLimits
+from .pseudonyms import Pseudonyms
 from .redaction import Redactor
 from .store import (
     Conversation,
@@ -112,6 +120,9 @@ class ContextBudget:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ChatReply:
     """What one customer message produced.
+
+    The ids are the caller's, as given, even when an email-like id is stored and logged
+    as its pseudonym (see the module docstring).
 
     Attributes:
         conversation_id: The conversation.
@@ -218,8 +229,11 @@ class ChatHandler:
             if store is not None and not isinstance(store, str | Path)
             else SQLiteConversationStore(store)
         )
+        self.ids = Pseudonyms(self.store.secret())  # email-like ids → stored form
         self.redactor = Redactor(self.store, guard, placeholders)
-        self.desk = HandoffDesk(self.store, self.redactor, max_message_chars=max_message_chars)
+        self.desk = HandoffDesk(
+            self.store, self.redactor, max_message_chars=max_message_chars, ids=self.ids
+        )
         self.summarizer = summarizer
         self.context_budget = context_budget or ContextBudget()
         self.tier_hold = tier_hold
@@ -285,13 +299,16 @@ class ChatHandler:
                 task.cancel()
 
     def conversation(self, conversation_id: str, *, user_id: str | None = None) -> Conversation:
-        """The conversation and its messages (redacted).
+        """The conversation and its messages (redacted), as stored.
+
+        Email-like ids (the conversation's, its owner's, message ids) appear as their
+        pseudonyms; `conversation_id` and `user_id` may be given either way.
 
         Raises:
             NotFoundError: There is no such conversation.
             AccessDenied: It belongs to another user.
         """
-        return owned_conversation(self.store, conversation_id, user_id)
+        return owned_conversation(self.store, conversation_id, user_id, ids=self.ids)
 
     # -- the person's side (delegated to the desk) ----------------------------------------
 
@@ -305,8 +322,9 @@ class ChatHandler:
 
     async def human_reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
         """A person's reply to the customer (see `HandoffDesk.reply`)."""
-        async with self._lock(conversation_id):
-            return await self.desk.reply(conversation_id, agent, text)
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        async with self._lock(stored_id):  # the lock the customer's turns take
+            return await self.desk.reply(stored_id, agent, text)
 
     def hand_back(self, conversation_id: str, agent: str) -> Conversation:
         """Return an escalated conversation to the bot (see `HandoffDesk.hand_back`)."""
@@ -323,9 +341,33 @@ class ChatHandler:
         *,
         sink: _QueueSink | None,
     ) -> ChatReply:
-        conversation_id = checked_id(conversation_id, "conversation_id")
-        if message_id is not None:
-            message_id = checked_id(message_id, "message_id")
+        """The boundary of a customer's turn: ids in as stored, the reply out as given.
+
+        Everything below sees only the stored form of the ids (`Pseudonyms`); the reply
+        carries the caller's own ids back.
+        """
+        given_id = checked_id(conversation_id, "conversation_id")
+        given_message = None if message_id is None else checked_id(message_id, "message_id")
+        reply = await self._stored_turn(
+            self.ids(given_id),
+            text,
+            self.ids(given_message),
+            self.ids(user_id),
+            sink=sink,
+        )
+        return replace(
+            reply, conversation_id=given_id, message_id=given_message or reply.message_id
+        )
+
+    async def _stored_turn(
+        self,
+        conversation_id: str,
+        text: str,
+        message_id: str | None,
+        user_id: str | None,
+        *,
+        sink: _QueueSink | None,
+    ) -> ChatReply:
         checked = checked_text(text, self.max_message_chars)
         async with self._lock(conversation_id):
             stored_conversation = self.store.get(conversation_id)

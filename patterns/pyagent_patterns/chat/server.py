@@ -37,6 +37,10 @@ Decisions:
   message before storing it, so a refused request leaves the conversation as it was.
 - A malformed body is reported before a missing token (FastAPI reads the body first);
   neither reaches the handler.
+- **Email-like ids** in a path (``/v1/conversations/jane.doe@example.com``) reach the
+  handler as given and are stored, logged and quoted in errors as their pseudonyms
+  (`Pseudonyms`); uvicorn's access log (``uvicorn.access``) gets a filter that writes
+  them the same way, so no log line carries them.
 """
 
 import base64
@@ -50,6 +54,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import unquote
 
 from pydantic import BaseModel, Field
 
@@ -64,6 +69,7 @@ from pyagent_providers import (
 )
 
 from .handler import ChatEvent, ChatHandler
+from .pseudonyms import Pseudonyms, is_email_like
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -295,6 +301,41 @@ async def _event_stream(first: ChatEvent, rest: AsyncIterator[ChatEvent]) -> Asy
         yield _sse("error", _error_reply(error)[1])
 
 
+# -- the access log ----------------------------------------------------------------------
+
+_PATH_PART = re.compile(r"[^/?&=;\s]+")
+
+
+class _PseudonymousAccessLog(logging.Filter):
+    """Writes email-like parts of the paths in uvicorn's access log as their pseudonyms.
+
+    uvicorn logs each request's raw path, which can hold an email-like conversation id;
+    this filter rewrites the record's arguments before any handler formats them. One
+    filter serves the process; the most recent `create_app` sets its `ids`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: Pseudonyms | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = self.ids
+        if ids is None or not isinstance(record.args, tuple):
+            return True
+
+        def stored(part: re.Match[str]) -> str:
+            decoded = unquote(part.group())
+            return ids(decoded) if is_email_like(decoded) else part.group()
+
+        record.args = tuple(
+            _PATH_PART.sub(stored, arg) if isinstance(arg, str) else arg for arg in record.args
+        )
+        return True
+
+
+_ACCESS_LOG = _PseudonymousAccessLog()
+
+
 # -- the application ---------------------------------------------------------------------
 
 
@@ -324,6 +365,8 @@ def create_app(
     if not customer_secret:
         raise UserError("the customer secret is empty")
     tokens = dict(agent_tokens)
+    _ACCESS_LOG.ids = handler.ids
+    logging.getLogger("uvicorn.access").addFilter(_ACCESS_LOG)  # once: the same filter
 
     def error_response(error: BaseException) -> Response:
         if isinstance(error, RequestValidationError):

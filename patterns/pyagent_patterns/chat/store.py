@@ -5,6 +5,10 @@ personal data, and the placeholder map is kept as keyed hashes (see
 `pyagent_guardrails.PlaceholderMap`), so it cannot be reversed. The SQLite file survives
 restarts and can be shared by several processes (the server and ``pyagent queue``) thanks
 to WAL mode. A Postgres store implements the same small interface.
+
+Ids arrive here in their stored form: `ChatHandler` and `HandoffDesk` have already turned
+email-like conversation, user and message ids into keyed pseudonyms (`Pseudonyms`, keyed
+with this store's `secret`), so a store never sees, keeps or quotes them as given.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import re
 
 from pyagent_providers import AccessDenied, NotFoundError, UserError
 
+from .pseudonyms import Pseudonyms
 from .store import Conversation, ConversationStore
 
 __all__ = ["check_owner", "checked_id", "checked_name", "checked_text", "owned_conversation"]
@@ -46,22 +47,36 @@ def checked_text(value: object, limit: int) -> str:
 
 
 def owned_conversation(
-    store: ConversationStore, conversation_id: str, user_id: str | None
+    store: ConversationStore,
+    conversation_id: str,
+    user_id: str | None,
+    *,
+    ids: Pseudonyms | None = None,
 ) -> Conversation:
     """The conversation, if it exists and `user_id` (when given) may see it.
 
+    Both ids are the caller's; they are looked up in their stored form (`Pseudonyms`,
+    built from ``store.secret()`` when `ids` is not given), and errors name only that
+    form, never an email-like id as given.
+
     Raises:
+        UserError: The conversation id is malformed.
         NotFoundError: There is no such conversation.
         AccessDenied: It belongs to another user.
     """
-    conversation = store.get(checked_id(conversation_id, "conversation_id"))
+    ids = ids or Pseudonyms(store.secret())
+    stored_id = ids(checked_id(conversation_id, "conversation_id"))
+    conversation = store.get(stored_id)
     if conversation is None:
-        raise NotFoundError(f"no conversation {conversation_id!r}")
-    check_owner(conversation, user_id)
+        raise NotFoundError(f"no conversation {stored_id!r}")
+    check_owner(conversation, ids(user_id))
     return conversation
 
 
 def check_owner(conversation: Conversation, user_id: str | None) -> None:
-    """Raise `AccessDenied` if the conversation belongs to someone other than `user_id`."""
+    """Raise `AccessDenied` if the conversation belongs to someone other than `user_id`.
+
+    `user_id` is in its stored form (`Pseudonyms`), like ``conversation.user_id``.
+    """
     if user_id is not None and conversation.user_id not in (None, user_id):
         raise AccessDenied(f"conversation {conversation.id!r} belongs to another user")
