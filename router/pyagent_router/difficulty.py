@@ -194,7 +194,7 @@ class EmbeddingDifficultyEstimator:
         if not text.strip():
             raise UserError("there is no user message to rate")
         # embedding is CPU-bound; keep the event loop free for other conversations
-        return await run_cpu_bound(self._estimate, text)
+        return await run_cpu_bound(self.rate, text)
 
     def _fit(self) -> tuple[npt.NDArray[np.float32], _Ridge]:
         """Embed the examples and solve the ridge regression once (closed form)."""
@@ -211,7 +211,8 @@ class EmbeddingDifficultyEstimator:
             self._vectors, self._model = vectors, (weights, mean_vector, mean_value)
         return self._vectors, self._model
 
-    def _estimate(self, text: str) -> DifficultyEstimate:
+    def rate(self, text: str) -> DifficultyEstimate:
+        """Rate one text in the calling thread (`estimate` runs this off the event loop)."""
         vectors, (weights, mean_vector, mean_value) = self._fit()
         query = self.embedder.embed([text])[0]
         value = mean_value + float((query - mean_vector) @ weights)

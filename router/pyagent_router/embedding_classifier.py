@@ -36,6 +36,7 @@ __all__ = ["EmbeddingClassifier"]
 Vectors = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.int64]
+Features = Callable[[Sequence[str]], npt.NDArray[np.float64]]
 
 # Temperatures searched when calibrating; logits of few-shot models on unit vectors need
 # anything from sharpening (T < 1) to flattening (T > 1), so the grid spans both widely.
@@ -81,6 +82,7 @@ class EmbeddingClassifier:
         abstain_below: float,
         neighbour_share: float = 0.0,
         memory: tuple[Vectors, Indices] | None = None,
+        features: Features | None = None,
     ) -> None:
         """Wrap fitted parameters; use `EmbeddingClassifier.fit` rather than this."""
         _check_threshold(abstain_below)
@@ -93,6 +95,7 @@ class EmbeddingClassifier:
         self.abstain_below = abstain_below
         self.neighbour_share = neighbour_share if memory is not None else 0.0
         self._memory = memory
+        self.features = features
 
     @classmethod
     def fit(
@@ -106,6 +109,7 @@ class EmbeddingClassifier:
         regularization: float = 10.0,
         folds: int = 5,
         seed: int = 0,
+        features: Features | None = None,
     ) -> EmbeddingClassifier:
         """Train on the examples that carry `label_key`; examples without it are skipped.
 
@@ -120,6 +124,8 @@ class EmbeddingClassifier:
             folds: Cross-validation folds for the calibration temperature (at most the
                 number of examples of the rarest label).
             seed: Seeds the fold assignment, so a fit is reproducible.
+            features: Extra numbers per text appended to its embedding for the regression
+                (not the neighbour vote), e.g. `pyagent_router.features.message_features`.
 
         Returns:
             The fitted classifier.
@@ -141,6 +147,7 @@ class EmbeddingClassifier:
         embedder = embedder or default_embedder()
         index = {label: i for i, label in enumerate(labels)}
         vectors = embedder.embed([*texts, *extra.values()]).astype(np.float64)
+        vectors = _with_features(vectors, [*texts, *extra.values()], features)
         example_vectors, description_vectors = vectors[: len(texts)], vectors[len(texts) :]
         description_targets = np.asarray([index[label] for label in extra], dtype=np.int64)
 
@@ -151,8 +158,9 @@ class EmbeddingClassifier:
             return _logistic_regression(features, classes, len(labels), regularization)
 
         weights, bias = train(np.arange(len(texts)))
+        dims = embedder.embed(texts[:1]).shape[1]  # the neighbour vote sees the embedding only
         temperature, share = _cross_validated_calibration(
-            example_vectors, targets, train, folds=folds, seed=seed
+            example_vectors, targets, train, folds=folds, seed=seed, dims=dims
         )
         return cls(
             label_key=label_key,
@@ -163,7 +171,8 @@ class EmbeddingClassifier:
             embedder=embedder,
             abstain_below=abstain_below,
             neighbour_share=share,
-            memory=(example_vectors.astype(np.float32), targets),
+            memory=(example_vectors[:, :dims].astype(np.float32), targets),
+            features=features,
         )
 
     @property
@@ -198,7 +207,8 @@ class EmbeddingClassifier:
     def probabilities(self, texts: Sequence[str]) -> Floats:
         """Calibrated label probabilities, one row per text, columns in `labels` order."""
         vectors = self.embedder.embed(list(texts)).astype(np.float64)
-        regression = _softmax((vectors @ self._weights.T + self._bias) / self.temperature)
+        augmented = _with_features(vectors, texts, self.features)
+        regression = _softmax((augmented @ self._weights.T + self._bias) / self.temperature)
         if not self.neighbour_share or self._memory is None:
             return regression
         memory, targets = self._memory
@@ -215,6 +225,12 @@ class EmbeddingClassifier:
             probabilities={label: float(p) for label, p in zip(self._labels, row, strict=True)},
             classifier=self.name,
         )
+
+
+def _with_features(vectors: Floats, texts: Sequence[str], features: Features | None) -> Floats:
+    if features is None or not len(texts):
+        return vectors
+    return np.hstack([vectors, np.asarray(features(texts), dtype=np.float64)])
 
 
 def _check_threshold(abstain_below: float) -> None:
@@ -277,6 +293,7 @@ def _cross_validated_calibration(
     *,
     folds: int,
     seed: int,
+    dims: int,
 ) -> tuple[float, float]:
     """Temperature and neighbour share minimising the out-of-fold log-loss.
 
@@ -298,7 +315,7 @@ def _cross_validated_calibration(
         held_out = fold_of == fold
         weights, bias = train(np.flatnonzero(~held_out))
         logits[held_out] = vectors[held_out] @ weights.T + bias
-        similarities = vectors[held_out] @ vectors[~held_out].T
+        similarities = vectors[held_out, :dims] @ vectors[~held_out, :dims].T
         votes[held_out] = _neighbour_votes(similarities, targets[~held_out], len(counts))
     rows = np.arange(len(targets))
 
