@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Literal, TextIO
+from typing import TextIO
 
-from pyagent_cookbook.customer_support import SupportSystem
+from pyagent_cookbook.customer_support import Classification, SupportSystem
 from pyagent_providers import Example
 from pyagent_router import Calibration, calibrate
 
@@ -27,7 +27,7 @@ async def calibrate_command(
     *,
     target_recall: float,
     as_json: bool,
-    classification: Literal["llm", "local"] = "llm",
+    classification: Classification = "auto",
     out: TextIO | None = None,
 ) -> int:
     """Print the calibration of `path`'s labelled messages; returns the exit code."""

@@ -11,9 +11,9 @@ import asyncio
 import sys
 import uuid
 from decimal import Decimal
-from typing import Literal, TextIO
+from typing import TextIO
 
-from pyagent_cookbook.customer_support import chat_handler
+from pyagent_cookbook.customer_support import Classification, chat_handler
 from pyagent_patterns.chat import ChatReply
 from pyagent_providers import UserError
 from pyagent_router import collect_calls
@@ -27,7 +27,7 @@ async def chat_command(
     *,
     store: str | None,
     conversation_id: str | None,
-    classification: Literal["llm", "local"],
+    classification: Classification,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
 ) -> int:

@@ -13,9 +13,9 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
-from pyagent_cookbook.customer_support import SupportSystem
+from pyagent_cookbook.customer_support import Classification, SupportSystem
 from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, collect_calls
 
 from .traffic import read_traffic
@@ -24,7 +24,7 @@ __all__ = ["cost_profile_command", "profile_traffic"]
 
 
 async def profile_traffic(
-    path: str, *, per_day: int, classification: Literal["llm", "local"] = "llm"
+    path: str, *, per_day: int, classification: Classification = "auto"
 ) -> tuple[CostProfile, dict[str, Any]]:
     """Route and answer every message of `path`; the profile and facts about the run."""
     items = read_traffic(path)
@@ -75,7 +75,7 @@ async def cost_profile_command(
     per_day: int,
     as_json: bool,
     chart: str | None,
-    classification: Literal["llm", "local"] = "llm",
+    classification: Classification = "auto",
     out: TextIO | None = None,
 ) -> int:
     """Print the cost profile of `path` (table or JSON) and optionally save a chart."""

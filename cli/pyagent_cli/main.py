@@ -15,6 +15,13 @@ from pyagent_providers import PyAgentError, UserError
 
 __all__ = ["main"]
 
+CLASSIFICATIONS = ("auto", "local", "cascade", "llm")
+CLASSIFICATION_HELP = (
+    "how triage decides: local classifiers, cascade (local where confident, else one LLM call "
+    "with the 8 nearest labelled tickets), llm (every signal by that call); auto = cascade "
+    "with API keys, local without"
+)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -31,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("text", nargs="?", help="the customer's message")
     route.add_argument("--file", help='JSONL, one {"id", "text"} object per line')
     route.add_argument("--json", action="store_true", help="one JSON object per message")
+    route.add_argument(
+        "--classification", choices=CLASSIFICATIONS, default="auto", help=CLASSIFICATION_HELP
+    )
     profile = commands.add_parser("cost-profile", help="cost report for a traffic file")
     profile.add_argument("file", help='JSONL, one {"id", "text"[, "tier"]} object per line')
     profile.add_argument("--per-day", type=int, default=1000, help="queries per day")
@@ -38,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--chart", help="save a PNG chart to this path")
     profile.add_argument(
         "--classification",
-        choices=("llm", "local"),
-        default="llm",
+        choices=CLASSIFICATIONS,
+        default="auto",
         help="triage, routing and difficulty by LLM calls (default) or local embeddings",
     )
     calibrate = commands.add_parser(
@@ -53,11 +63,19 @@ def _parser() -> argparse.ArgumentParser:
         help="share of hard (smart) messages the expensive tier must catch",
     )
     calibrate.add_argument("--json", action="store_true", help="the curve as JSON")
-    calibrate.add_argument("--classification", choices=("llm", "local"), default="llm")
+    calibrate.add_argument("--classification", choices=CLASSIFICATIONS, default="auto")
+    evaluate = commands.add_parser(
+        "eval", help="measure the decisions on labelled tickets or conversations (JSONL)"
+    )
+    evaluate.add_argument("file", help="tickets or conversations, labelled by LABELS.md")
+    evaluate.add_argument("--json", action="store_true", help="the report as JSON")
+    evaluate.add_argument(
+        "--classification", choices=CLASSIFICATIONS, default="auto", help=CLASSIFICATION_HELP
+    )
     chat = commands.add_parser("chat", help="a multi-turn conversation in the terminal")
     chat.add_argument("--conversation", help="continue this conversation id")
     chat.add_argument("--store", help="the conversations' SQLite file")
-    chat.add_argument("--classification", choices=("llm", "local"), default="llm")
+    chat.add_argument("--classification", choices=CLASSIFICATIONS, default="auto")
     queue = commands.add_parser(
         "queue", help="the human queue: list, show, claim, reply, hand back"
     )
@@ -81,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--classification",
-        choices=("llm", "local"),
-        default="llm",
+        choices=CLASSIFICATIONS,
+        default="auto",
         help="triage, routing and difficulty by LLM calls (default) or local embeddings",
     )
     token = commands.add_parser(
@@ -105,7 +123,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _route(args: argparse.Namespace) -> int:
     from .route import route_command
 
-    return asyncio.run(route_command(args.text, args.file, as_json=args.json))
+    return asyncio.run(
+        route_command(args.text, args.file, as_json=args.json, classification=args.classification)
+    )
 
 
 def _cost_profile(args: argparse.Namespace) -> int:
@@ -132,6 +152,14 @@ def _calibrate(args: argparse.Namespace) -> int:
             as_json=args.json,
             classification=args.classification,
         )
+    )
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluate import eval_command
+
+    return asyncio.run(
+        eval_command(args.file, as_json=args.json, classification=args.classification)
     )
 
 
@@ -185,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             "route": _route,
             "cost-profile": _cost_profile,
             "calibrate": _calibrate,
+            "eval": _eval,
             "chat": _chat,
             "queue": _queue,
             "serve": _serve,

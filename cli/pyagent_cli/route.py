@@ -15,7 +15,12 @@ __all__ = ["route_command"]
 
 
 async def route_command(
-    text: str | None, file: str | None, *, as_json: bool, out: TextIO | None = None
+    text: str | None,
+    file: str | None,
+    *,
+    as_json: bool,
+    classification: str = "auto",
+    out: TextIO | None = None,
 ) -> int:
     """Route `text`, or every line of `file`; returns the exit code.
 
@@ -27,7 +32,8 @@ async def route_command(
     if (text is None) == (file is None):
         raise UserError("give either TEXT or --file F.jsonl")
     items = read_traffic(file) if file is not None else None
-    system = SupportSystem()  # models load once, for every line
+    # models load once, for every line
+    system = SupportSystem(classification=classification)  # type: ignore[arg-type]
     if items is None:
         stream.write(_render(None, await system.route(str(text)), as_json) + "\n")
         return 0

@@ -11,8 +11,8 @@ Secrets come from the environment, never from the command line (where ``ps`` sho
 from __future__ import annotations
 
 import os
-from typing import Literal
 
+from pyagent_cookbook.customer_support import Classification
 from pyagent_patterns.chat.server import create_app, issue_customer_token
 from pyagent_providers import MissingDependencyError, UserError
 
@@ -52,7 +52,7 @@ def agent_tokens() -> dict[str, str]:
 
 
 def serve_command(
-    *, host: str, port: int, store: str | None, classification: Literal["llm", "local"]
+    *, host: str, port: int, store: str | None, classification: Classification
 ) -> int:
     """Serve the cookbook support system's chat handler until interrupted."""
     # the secrets first: a misconfigured server fails at once, not after loading models

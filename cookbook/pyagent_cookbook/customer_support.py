@@ -1,12 +1,14 @@
 """Cookbook: the tiered customer-support system of seed 002, for the fictional SaaS Orbitly.
 
     customer text
-      → input guards (length, PII redaction)
-      → triage signals (category, priority, team, sentiment; seed 000's router)
-      → Supervisor: billing | technical | account | general | escalate
-      → TalkerReasoner per bot: cheap model below its difficulty threshold, expensive above
-      → HumanInTheLoop for escalations (durable SQLite queue)
-      all inside BoundedExecution (retries, one deadline, a fallback agent).
+      → input guards (one length limit, never a silent cut; PII redaction)
+      → triage (`triage.py`): the escalation policy first, then category, priority, team,
+        sentiment, tier and difficulty (local classifiers; the LLM only where unsure)
+      → Supervisor: billing | technical | account | general | escalate, from the triage
+      → TalkerReasoner per bot: the triage's tier (fast 1-3, smart 4-10, LABELS.md)
+      → HumanInTheLoop for escalations, with reason codes (durable SQLite queue)
+      all inside BoundedExecution (retries, one deadline, a fallback agent). The answering
+      bot sees the triage signals, so its reply follows the priority and the sentiment.
 
 Models come from the environment: with ``OPENAI_API_KEY`` and ``ANTHROPIC_API_KEY`` the
 fast tier is gpt-4o-mini and the smart tier Claude Sonnet, as in the seed; either key
@@ -25,13 +27,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
-
-import pydantic
 
 from pyagent_guardrails import GuardrailChain, LengthGuard, PIIGuard, PlaceholderMap
 from pyagent_patterns import (
@@ -41,14 +41,15 @@ from pyagent_patterns import (
     EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
+    RunResult,
     SQLiteConversationStore,
     Supervisor,
     TalkerReasoner,
 )
+from pyagent_patterns.base import as_messages
 from pyagent_providers import (
     LLM,
     AnthropicLLM,
-    Example,
     LocalModel,
     Message,
     OpenAILLM,
@@ -56,17 +57,16 @@ from pyagent_providers import (
 )
 from pyagent_router import (
     CostTracker,
-    DifficultyEstimator,
-    EmbeddingClassifier,
-    EmbeddingDifficultyEstimator,
-    LLMDifficultyEstimator,
+    DifficultyEstimate,
     ModelRegistry,
     RouterMiddleware,
     collect_calls,
     cost_labels,
 )
+from pyagent_router.escalation import EscalationReason, LLMJudge
 
-from .data import load_articles, load_examples
+from .data import ROUTE_OF_CATEGORY, load_articles, load_examples
+from .triage import Triager, TriageResult, default_triager
 
 __all__ = [
     "SEED_000_TICKETS",
@@ -102,10 +102,6 @@ ONLINE_DEFAULTS = {
     "openai": ("gpt-4o-mini", "gpt-4.1"),
     "anthropic": ("claude-haiku-4-5", "claude-sonnet-4-6"),
 }
-HIGH_RISK_KEYWORDS = [
-    "legal", "lawsuit", "lawyer", "attorney", "sue", "fraud", "chargeback", "hacked",
-    "breach", "emergency", "self-harm", "suicide",
-]  # fmt: skip
 
 
 # -- models ---------------------------------------------------------------------------
@@ -157,64 +153,6 @@ def choose_models(env: Mapping[str, str] | None = None) -> Models:
     )
 
 
-# -- triage signals (seed 000's router) ------------------------------------------------
-
-
-class Category(StrEnum):
-    """What the ticket is about."""
-
-    billing = "billing"
-    technical = "technical"
-    account = "account"
-    feature_request = "feature_request"
-    general = "general"
-
-
-class Priority(StrEnum):
-    """How urgent it is."""
-
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class Team(StrEnum):
-    """Who should own it."""
-
-    billing = "billing"
-    engineering = "engineering"
-    account_management = "account_management"
-    product = "product"
-    support = "support"
-
-
-class Sentiment(StrEnum):
-    """The customer's emotional tone."""
-
-    neutral = "neutral"
-    frustrated = "frustrated"
-    angry = "angry"
-    satisfied = "satisfied"
-
-
-class TicketSignals(pydantic.BaseModel):
-    """Classify the support ticket to determine routing and response strategy."""
-
-    category: Category = pydantic.Field(
-        description="Primary topic.\nbilling: payments, invoices, refunds, subscriptions, seats"
-        "\ntechnical: bugs, errors, API, webhooks, integrations, performance\naccount: login, "
-        "access, permissions, team, SSO, GDPR data requests\nfeature_request: asking for a new "
-        "capability\ngeneral: questions about plans, the product or support"
-    )
-    priority: Priority = pydantic.Field(
-        description="low: questions and requests\nmedium: degraded service with a workaround"
-        "\nhigh: one customer is blocked\ncritical: outage or data loss"
-    )
-    assigned_team: Team = pydantic.Field(description="The team best suited to handle it.")
-    sentiment: Sentiment = pydantic.Field(description="The customer's emotional tone.")
-
-
 # -- prompts (our own) ------------------------------------------------------------------
 
 CLASSIFIER_PROMPT = """You route customer messages for Orbitly's support team.
@@ -257,7 +195,21 @@ BOT_PROMPTS = {
         "comparing options where it helps the customer decide.",
     ),
 }
-HANDOFF_THRESHOLDS = {"billing": 5, "technical": 4, "account": 6, "general": 6}
+# LABELS.md: difficulty 1-3 is a help-centre answer (fast), 4-10 needs the smart tier, for
+# every bot alike; the triage's tier classifier is trained on exactly that line.
+HANDOFF_THRESHOLDS = {"billing": 4, "technical": 4, "account": 4, "general": 4}
+CRISIS_REPLY = (
+    "I'm really sorry you're going through this, and I'm glad you wrote. You don't have to "
+    "handle it alone: if you might act on these thoughts or are in danger, please call your "
+    "local emergency number now. You can talk to someone any time: in the US call or text "
+    "988, in the UK and Ireland call Samaritans on 116 123, and elsewhere find a free, "
+    "confidential line at findahelpline.com. A member of our team (reference {ticket}) will "
+    "also reach out to you personally about your account, so there's nothing you need to "
+    "sort out right now."
+)
+# One length limit for the whole recipe (guard and chat handler): a longer message is
+# refused with a clear error, never cut short without a word.
+MAX_MESSAGE_CHARS = 8_000
 HANDOFF_PROMPT = (
     "Write a summary of this conversation for the person taking it over: 1. the customer's "
     "issue in one sentence, 2. what was already tried, 3. the recommended action."
@@ -278,7 +230,9 @@ class RoutingDecision:
     ``route`` is the tier (``fast``, ``smart`` or ``human``); ``bot`` is the Supervisor's
     route (billing, technical, account, general, escalate). ``model`` is the model that
     would answer here (the local model offline), ``online_model`` the one that would answer
-    with API keys. Cost covers the classification calls only.
+    with API keys. ``escalation_reasons`` are the policy's reason codes, ``confidence``
+    and ``decided_by`` each signal's confidence and decider. Tokens and cost cover the
+    triage's LLM calls only (none with local classification).
     """
 
     category: str
@@ -293,13 +247,20 @@ class RoutingDecision:
     redacted_text: str
     pii_found: bool
     escalation_reason: str | None
+    escalation_reasons: tuple[str, ...]
+    confidence: Mapping[str, float]
+    decided_by: Mapping[str, str]
+    classification: str
     backend: str
+    input_tokens: int
     cost_usd: str
     cost_estimated: bool
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``pyagent route --json`` contract)."""
-        return asdict(self)
+        data = asdict(self)
+        data["escalation_reasons"] = list(self.escalation_reasons)
+        return data
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -334,6 +295,78 @@ class SupportReply:
         return asdict(self)
 
 
+Classification = Literal["auto", "local", "cascade", "llm"]
+_TURN_TRIAGE: ContextVar[TriageResult | None] = ContextVar("pyagent_turn_triage", default=None)
+
+
+class TriageDifficulty:
+    """The bots' `DifficultyEstimator`: the difficulty the turn's triage decided.
+
+    The pipeline triages each turn once; the bots read that decision instead of rating
+    the message again (a second rating could disagree with the tier already reported).
+    Outside a pipeline run, it triages the newest message itself.
+    """
+
+    def __init__(self, triager: Triager) -> None:
+        self.triager = triager
+
+    async def estimate(self, messages: Sequence[Message]) -> DifficultyEstimate:
+        """The turn's difficulty, consistent with its tier."""
+        triage = _TURN_TRIAGE.get()
+        if triage is None:
+            text = next((m.content for m in reversed(messages) if m.role == "user"), "")
+            triage = await self.triager.triage(text)
+        return DifficultyEstimate(
+            difficulty=triage.difficulty,
+            reason=f"triage: tier {triage.tier} ({triage.decided_by.get('tier', 'local')})",
+            estimator="triage",
+            confidence=triage.confidence.get("tier"),
+        )
+
+
+class SupportPipeline:
+    """Triage first, then the Supervisor: the `Runnable` the chat handler embeds.
+
+    The triage decides on the newest customer message (earlier turns were decided when they
+    arrived, so words that escalated a conversation once do not escalate it again after a
+    person hands it back). Its record travels in ``context["triage"]`` /
+    ``context["escalation"]`` and comes back as ``metadata["triage"]``; the answering bot
+    sees its signals as one system line.
+    """
+
+    def __init__(self, triager: Triager, supervisor: BoundedExecution) -> None:
+        self.triager = triager
+        self.supervisor = supervisor
+
+    async def run(
+        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Triage the newest customer message, then route and answer it."""
+        messages = as_messages(input)
+        customer = [m.content for m in messages if m.role == "user"]
+        if not customer:
+            raise UserError("there is no customer message to answer")
+        triage = await self.triager.triage(customer[-1], history=customer[:-1])
+        token = _TURN_TRIAGE.set(triage)
+        try:
+            result = await self.supervisor.run(
+                [*messages, Message.system(signals_line(triage))],
+                context={**(context or {}), "triage": triage, "escalation": triage.escalation},
+            )
+        finally:
+            _TURN_TRIAGE.reset(token)
+        return result.after(triage).with_metadata(triage=triage)
+
+
+def signals_line(triage: TriageResult) -> str:
+    """The triage as one line for the answering model (and `LocalModel`'s reply shape)."""
+    return (
+        f"Triage signals: category={triage.category}; priority={triage.priority}; "
+        f"sentiment={triage.sentiment}; escalation={'yes' if triage.escalation.escalate else 'no'}."
+        " Match the reply's tone and urgency to them."
+    )
+
+
 class SupportSystem:
     """The seed 002 support system, assembled from the patterns.
 
@@ -346,13 +379,16 @@ class SupportSystem:
         queue: Where escalations go; defaults to the SQLite file under $PYAGENT_DATA_DIR.
         queue_path: Shortcut for ``EscalationQueue(queue_path)``.
         tracker: Where calls and their cost are recorded (in memory by default).
-        classification: ``"llm"`` (the seed's design): triage, routing and difficulty are
-            structured calls on the fast model, each carrying the labelled tickets as
-            few-shot examples. ``"local"``: the same decisions by embedding classifiers
-            trained on those tickets (free, ~20 ms each, no API call), so only the answer
-            costs money. Compare the two with ``pyagent cost-profile --classification``.
+        classification: How triage decides. ``"local"``: embedding classifiers trained on
+            the labelled tickets, free and ~20 ms. ``"cascade"``: local where confident,
+            otherwise one LLM call on the fast model carrying only the 8 most similar
+            labelled tickets (and an LLM judge for uncertain escalations). ``"llm"``:
+            every signal by that LLM call. ``"auto"`` (default): cascade with API keys,
+            local without (offline the LLM would be `LocalModel`, no wiser than the local
+            classifiers).
         placeholders: The PII placeholder map (a private one by default); the chat
             handler passes one it can save and restore per conversation.
+        triager: The trained triage (the recipe's, trained once per process, by default).
     """
 
     def __init__(
@@ -362,20 +398,22 @@ class SupportSystem:
         queue: EscalationQueue | None = None,
         queue_path: str | Path | None = None,
         tracker: CostTracker | None = None,
-        classification: Literal["llm", "local"] = "llm",
+        classification: Classification = "auto",
         placeholders: PlaceholderMap | None = None,
+        triager: Triager | None = None,
     ) -> None:
-        if classification not in ("llm", "local"):
-            raise UserError("classification must be 'llm' or 'local'")
-        self.classification = classification
+        if classification not in ("auto", "local", "cascade", "llm"):
+            raise UserError("classification must be 'auto', 'local', 'cascade' or 'llm'")
         self.models = models = models or choose_models()
+        if classification == "auto":
+            classification = "local" if models.backend == "local" else "cascade"
+        self.classification: Classification = classification
         fast, smart = models.fast, models.smart
-        examples = load_examples()
         self.queue = queue or EscalationQueue(queue_path)
         self.tracker = tracker or CostTracker()
         self.input_guard = GuardrailChain(
             [
-                LengthGuard(max_chars=3_000, truncate=True),
+                LengthGuard(max_chars=MAX_MESSAGE_CHARS),
                 PIIGuard(redact=True, placeholders=placeholders),
             ]
         )
@@ -386,10 +424,10 @@ class SupportSystem:
         ):
             registry.register(name, llm, tier=tier, priced_as=models.priced_as(name))
         router = RouterMiddleware(registry, tracker=self.tracker)
-        # Calls outside the tiered bots (triage, classification, difficulty) are metered too.
+        # Calls outside the tiered bots (triage cascade, judge, summaries) are metered too.
         fast = router.metered(registry[models.fast_name])
-        triage_llm, route_classifier, estimator = _classifiers(classification, fast, examples)
-        self.estimator = estimator
+        self.triager = _configured(triager or default_triager(), classification, fast)
+        self.estimator = TriageDifficulty(self.triager)
 
         def bot(route: str) -> TalkerReasoner:
             quick, deep = BOT_PROMPTS[route]
@@ -399,26 +437,21 @@ class SupportSystem:
                     Agent(f"{route}_deep", smart, system_prompt=deep), tier="smart"
                 ),
                 handoff_threshold=HANDOFF_THRESHOLDS[route],
-                estimator=estimator,
+                estimator=self.estimator,
             )
 
         self.bots = {name: bot(name) for name in BOT_PROMPTS}
-        human = HumanInTheLoop(
+        self.human = HumanInTheLoop(
             agent=router.wrap(Agent("human_prep", fast, system_prompt=HANDOFF_PROMPT), tier="fast"),
             review_fn=self.queue_human_review,
-            high_risk_keywords=HIGH_RISK_KEYWORDS,
             queue=self.queue,
+            policy=self.triager.policy,
         )
-        self.human = human
-        self.triage = Agent(
-            "triage", triage_llm, output_type=TicketSignals, examples=examples,
-            system_prompt="Classify this support ticket.",
-        )  # fmt: skip
         self.supervisor = Supervisor(
-            classifier=route_classifier,
-            routes={**self.bots, "escalate": human},
-            examples=examples if classification == "llm" else (),
-            override=self._keyword_override,
+            # Used only when no triage is in the run context (the triage decides the route).
+            classifier=Agent("classifier", fast, system_prompt=CLASSIFIER_PROMPT),
+            routes={**self.bots, "escalate": self.human},
+            override=_route_from_triage,
         )
         self.summarizer = Agent("summarizer", fast)  # the chat handler's context summaries
         self.safe_supervisor = BoundedExecution(
@@ -427,23 +460,23 @@ class SupportSystem:
             max_retries=2,
             timeout_seconds=25.0,
         )
-
-    def _keyword_override(self, text: str) -> str | None:
-        """A high-risk keyword goes to a person whatever the classifier would say."""
-        return "escalate" if self.human.matched_keywords(text) else None
+        self.pipeline = SupportPipeline(self.triager, self.safe_supervisor)
 
     @staticmethod
     def queue_human_review(output: str, metadata: dict[str, Any]) -> HumanDecision:
         """The review hook: the case is already queued; the customer gets a holding reply.
 
+        Crisis signals get a reply that points to help now, never a help-centre article.
         Replace this with your helpdesk integration (Zendesk, Linear, ...).
         """
+        ticket = metadata["ticket_id"]
+        if EscalationReason.self_harm in metadata.get("escalation_reasons", ()):
+            return HumanDecision(approved=True, modified_output=CRISIS_REPLY.format(ticket=ticket))
         return HumanDecision(
             approved=True,
             modified_output=(
                 "I've passed this to our specialist team, who will handle it personally. "
-                f"Your ticket is {metadata['ticket_id']}; you'll hear back within 2 "
-                "business hours."
+                f"Your ticket is {ticket}; you'll hear back within 2 business hours."
             ),
         )
 
@@ -457,26 +490,25 @@ class SupportSystem:
         safe_query = check.sanitized_content
         context = {"conversation_id": conversation_id}
         with cost_labels(conversation_id=conversation_id), collect_calls() as calls:
-            signals, result = await asyncio.gather(
-                self.triage.run(safe_query), self.safe_supervisor.run(safe_query, context=context)
-            )
+            result = await self.pipeline.run(safe_query, context=context)
         meta = result.metadata
-        triage: TicketSignals = signals.output
-        tier = "human" if meta.get("escalated") else meta.get("tier")
+        triage: TriageResult = meta["triage"]
+        escalated = bool(meta.get("escalated"))
+        tier = "human" if escalated else meta.get("tier")
         online = {"fast": self.models.fast_name, "smart": self.models.smart_name}
         return SupportReply(
             response=str(result.output),
             route=meta.get("route"),
             tier=tier,
-            category=triage.category.value,
-            priority=triage.priority.value,
-            assigned_team=triage.assigned_team.value,
-            sentiment=triage.sentiment.value,
-            difficulty=meta.get("difficulty"),
+            category=triage.category,
+            priority=triage.priority,
+            assigned_team=triage.assigned_team,
+            sentiment=triage.sentiment,
+            difficulty=triage.difficulty,
             model=meta.get("routed_model"),
             online_model=online.get(str(tier), self.models.fast_name),
             recovery_level=int(meta.get("recovery_level", 0)),
-            escalated=bool(meta.get("escalated")),
+            escalated=escalated,
             ticket_id=meta.get("ticket_id"),
             escalation_reason=meta.get("escalation_reason"),
             redacted_text=safe_query,
@@ -497,43 +529,35 @@ class SupportSystem:
         Nothing is queued: an escalation is reported, not created.
 
         Raises:
-            UserError: The guards refused the message (empty, not text, PII detection failed).
+            UserError: The guards refused the message (empty, too long, not text, PII
+                detection failed).
         """
         check = await self.input_guard.acheck(customer_query, conversation_id=conversation_id)
         if not check.passed or check.sanitized_content is None:
             raise UserError(check.message)
         text = check.sanitized_content
-        messages = (Message.user(text),)
         with cost_labels(conversation_id=conversation_id), collect_calls() as calls:
-            signals, choice = await asyncio.gather(
-                self.triage.run(text), self.supervisor.choose(messages)
-            )
-            difficulty, escalation_reason = None, None
-            if choice.route == "escalate":
-                tier = "human"
-                keywords = self.human.matched_keywords(text)
-                escalation_reason = (
-                    f"keywords: {', '.join(keywords)}" if keywords else "route: escalate"
-                )
-            else:
-                tier_choice = await self.bots[choice.route].choose(messages)
-                tier, difficulty = tier_choice.tier, tier_choice.estimate.difficulty
-        triage: TicketSignals = signals.output
-        smart = tier == "smart"
+            triage = await self.triager.triage(text)
+        smart = triage.tier == "smart"
         return RoutingDecision(
-            category=triage.category.value,
-            priority=triage.priority.value,
-            assigned_team=triage.assigned_team.value,
-            sentiment=triage.sentiment.value,
-            difficulty=difficulty,
-            route=tier,
-            bot=choice.route,
+            category=triage.category,
+            priority=triage.priority,
+            assigned_team=triage.assigned_team,
+            sentiment=triage.sentiment,
+            difficulty=triage.difficulty,
+            route=triage.tier,
+            bot=_route_from_triage("", triage) or "general",
             model=(self.models.smart if smart else self.models.fast).model_id,
             online_model=self.models.smart_name if smart else self.models.fast_name,
             redacted_text=text,
             pii_found=check.pii_found,
-            escalation_reason=escalation_reason,
+            escalation_reason=", ".join(triage.escalation_reasons) or None,
+            escalation_reasons=triage.escalation_reasons,
+            confidence=dict(triage.confidence),
+            decided_by=dict(triage.decided_by),
+            classification=self.classification,
             backend=self.models.backend,
+            input_tokens=sum(c.usage.input_tokens for c in calls),
             cost_usd=str(sum((c.cost for c in calls), Decimal(0))),
             cost_estimated=any(c.estimated for c in calls),
         )
@@ -549,11 +573,30 @@ class SupportSystem:
         )  # fmt: skip
 
 
+def _route_from_triage(text: str, triage: TriageResult | None = None) -> str | None:
+    """The Supervisor's override: the triage's decision (``None`` without a triage)."""
+    if triage is None:
+        return None
+    return "escalate" if triage.tier == "human" else ROUTE_OF_CATEGORY[triage.category]
+
+
+def _configured(triager: Triager, classification: Classification, fast: LLM) -> Triager:
+    """The triager with the cascade model and the escalation judge the mode asks for."""
+    if classification == "local":
+        return triager.with_llm(None)
+    triager = triager.with_llm(
+        fast,
+        thresholds=dict.fromkeys(triager.thresholds, 1.01) if classification == "llm" else None,
+    )
+    triager.policy = triager.policy.with_judge(LLMJudge(fast))
+    return triager
+
+
 def chat_handler(
     store: str | Path | None = None,
     *,
     models: Models | None = None,
-    classification: Literal["llm", "local"] = "llm",
+    classification: Classification = "auto",
     queue_path: str | Path | None = None,
     **options: Any,
 ) -> ChatHandler:
@@ -573,27 +616,14 @@ def chat_handler(
     system = SupportSystem(
         models, queue_path=queue_path, classification=classification, placeholders=placeholders
     )
+    options.setdefault("max_message_chars", MAX_MESSAGE_CHARS)
     return ChatHandler(
-        system.safe_supervisor,
+        system.pipeline,
         conversations,
         guard=system.input_guard,
         placeholders=placeholders,
         summarizer=system.summarizer,
         **options,
-    )
-
-
-def _classifiers(
-    classification: str, fast: LLM, examples: Sequence[Example]
-) -> tuple[LLM, Agent | EmbeddingClassifier, DifficultyEstimator]:
-    """The triage model, the route classifier and the difficulty estimator."""
-    if classification == "llm":
-        classifier = Agent("classifier", fast, system_prompt=CLASSIFIER_PROMPT)
-        return fast, classifier, LLMDifficultyEstimator(fast, examples=examples)
-    return (
-        LocalModel(examples=examples),  # embedding classification of the triage fields
-        EmbeddingClassifier.fit(examples, label_key="route", abstain_below=0.0),
-        EmbeddingDifficultyEstimator(examples),
     )
 
 

@@ -73,6 +73,10 @@ SMART_TOPICS = re.compile(
     re.IGNORECASE,
 )
 _NEAREST = 8  # labelled examples in a cascade prompt
+# The smart tier takes a message once P(smart) reaches this: the costs are not symmetric (a
+# hard question answered by the cheap model costs a customer, an easy one answered by the
+# strong model costs a cent), so a near tie goes to the stronger model.
+SMART_FROM = 0.45
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -305,7 +309,7 @@ class Triager:
         """Apply the label policy (LABELS.md) to the classifiers' decisions."""
         reasons = set(escalation.reasons)
         category = decisions["category"][0]
-        tier: Tier = "smart" if decisions["tier"][0] == "smart" else "fast"
+        tier: Tier = "smart" if self._probabilities("tier", text)["smart"] >= SMART_FROM else "fast"
         if SMART_TOPICS.search(text):
             tier, decided_by["tier"] = "smart", "policy"
         difficulty = self._difficulty(text, tier)

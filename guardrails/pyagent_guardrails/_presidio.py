@@ -1,6 +1,6 @@
 """Everything that touches Presidio and spaCy; imported only when a `PIIGuard` is built.
 
-Two changes to Presidio's defaults keep it offline and make it fit support messages:
+Changes to Presidio's defaults keep it offline and make it fit support messages:
 
 * Presidio's ``EmailRecognizer`` validates domains with ``tldextract.extract``, whose
   module-level extractor downloads the Public Suffix List on first use (and caches it
@@ -9,11 +9,14 @@ Two changes to Presidio's defaults keep it offline and make it fit support messa
   ``suffix_list_urls=()`` and no cache: it reads the snapshot bundled with tldextract and
   never opens a socket or writes a file. The global extractor is left untouched.
 * `_recognizers` adds opt-in support identifiers (order, ticket, invoice numbers), card
-  and phone numbers named by a label just before them, and drops PERSON spans that
-  cannot be names (street and company names the small model tags as PERSON).
-* The small spaCy model misses some self-introductions (``"Hi, I'm Ana"``,
-  ``"call me Bob"``, ``"my name is sarah connor"``). `introduced_name_recognizer` adds
-  PERSON patterns anchored on those phrases.
+  and phone numbers named by a label just before them, street addresses and postcodes
+  (LOCATION), phone formats of more countries, and drops PERSON spans that cannot be
+  names (street and company names the small model tags as PERSON) and LOCATION spans
+  that are hosting regions ("EU region").
+* The small spaCy model misses self-introductions and sign-offs, in lower case and in
+  other languages (``"Hi, I'm Ana"``, ``"my name is joão silva"``, ``"ich bin Jürgen
+  Weiß"``, ``"— søren"``). `_names` adds PERSON patterns anchored on those phrases.
+* `_secrets` adds an entity of our own, ``SECRET``: API keys, tokens and passwords.
 
 The spaCy model must be installed as a package (or be a path); a missing model raises
 `ImportError` instead of letting Presidio call ``spacy.cli.download``.
@@ -31,21 +34,20 @@ from typing import Any, cast
 import regex
 import spacy.util
 import tldextract
-from presidio_analyzer import (
-    AnalyzerEngine,
-    EntityRecognizer,
-    Pattern,
-    PatternRecognizer,
-    RecognizerRegistry,
-)
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import EmailRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
+from pyagent_guardrails._names import introduced_name_recognizer
 from pyagent_guardrails._recognizers import (
+    address_recognizer,
     context_number_recognizers,
+    is_implausible_model_location,
     is_implausible_person,
+    phone_recognizer,
     support_id_recognizers,
 )
+from pyagent_guardrails._secrets import secret_recognizer
 from pyagent_guardrails._spans import Detection
 
 logger = logging.getLogger("pyagent.guardrails")
@@ -93,69 +95,20 @@ _OFFLINE_TLD_EXTRACTOR = tldextract.TLDExtract(
 )
 
 
+# Top-level domains reserved for tests, documentation and private networks (RFC 2606,
+# RFC 6761, RFC 6762, ICANN's ".internal"): no public suffix list has them, yet
+# "bob@corp.internal" or "ann@shop.example" is still somebody's address.
+_RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local", "internal"})
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recognizer, validating domains without any network access."""
 
     def validate_result(self, pattern_text: str) -> bool:
-        """Accept a match whose domain has a known public suffix (bundled snapshot)."""
+        """Accept a domain with a known public suffix (bundled snapshot) or a reserved TLD."""
+        if pattern_text.rsplit(".", 1)[-1].casefold() in _RESERVED_TLDS:
+            return True
         return _OFFLINE_TLD_EXTRACTOR(pattern_text).fqdn != ""
-
-
-# A capitalised name word: "Ana", "O'Brien", "Al-Farsi", "Jürgen"; not "API" or "URGENT".
-_NAME_WORD = r"\p{Lu}[\p{L}'’\-]*\p{Ll}"
-_LOWER_WORD = r"\p{Ll}[\p{Ll}'’\-]*"
-# Words that follow "I'm"/"this is"/"my name is" without being a name.
-_NOT_A_NAME = (
-    r"(?i:a|about|actually|afraid|already|also|an|and|angry|annoyed|anxious|associated|"
-    r"attached|back|being|blank|but|calling|changed|confused|contacting|correct|cut|"
-    r"definitely|different|disappointed|displayed|displaying|done|empty|fine|following|"
-    r"frustrated|getting|glad|going|happy|having|here|in|incorrect|interested|just|linked|"
-    r"listed|locked|looking|missing|misspelled|new|no|not|now|ok|okay|on|please|printed|"
-    r"reaching|ready|really|registered|right|same|shown|showing|so|sorry|spelled|spelt|"
-    r"still|stuck|sure|the|there|too|trying|truncated|unable|under|unhappy|upset|used|"
-    r"very|waiting|wrong|wrongly|writing|written)"
-)
-
-
-def introduced_name_recognizer(language: str) -> PatternRecognizer:
-    """PERSON patterns for names introduced by phrases the small spaCy model misses.
-
-    The trigger phrases are matched case-insensitively inside a look-behind, so only the
-    name itself becomes the span; name words are matched case-sensitively.
-    """
-    not_a_name = rf"(?!{_NOT_A_NAME}\b)"
-    patterns = [
-        # "my name is Sarah Connor", "call me Bob": the phrase itself says a name follows.
-        Pattern(
-            "name after an explicit introduction",
-            rf"(?<=\b(?i:my (?:full )?name(?: is|'s|’s|:)|call me|i go by|i am called|"
-            rf"i'm called)\s+){not_a_name}{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}}\b",
-            0.7,
-        ),
-        # "Hi, I'm Ana." / "I am Ana from Berlin": weaker, so the name must be followed
-        # by the end of the clause.
-        Pattern(
-            "name after i'm",
-            rf"(?<=\b(?i:i'm|i’m|i am)\s+){not_a_name}{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}}"
-            rf"(?=\s*(?:$|[,.;:!?)]|(?i:\s(?:and|from|here|speaking|with|at)\b)))",
-            0.5,
-        ),
-        # "my name is sarah connor and ...": lower-case names, stopping at common words.
-        Pattern(
-            "lower-case name after my name is",
-            rf"(?<=\b(?i:my (?:full )?name(?: is|'s|’s|:))\s+){not_a_name}{_LOWER_WORD}"
-            rf"(?:[ \t]+{not_a_name}{_LOWER_WORD}){{0,2}}\b",
-            0.5,
-        ),
-    ]
-    return PatternRecognizer(
-        supported_entity="PERSON",
-        name="IntroducedNameRecognizer",
-        supported_language=language,
-        patterns=patterns,
-        # Not IGNORECASE (Presidio's default): capitalisation is what tells a name here.
-        global_regex_flags=regex.DOTALL | regex.MULTILINE,
-    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -236,21 +189,16 @@ def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
         registry.recognizers,  # pyright: ignore[reportUnknownMemberType]
     )
     recognizers: list[EntityRecognizer] = [
-        OfflineEmailRecognizer(
-            patterns=recognizer.patterns,
-            context=recognizer.context,
-            supported_language=recognizer.supported_language,
-            supported_entity=recognizer.supported_entities[0],
-            name="OfflineEmailRecognizer",
-        )
-        if isinstance(recognizer, EmailRecognizer)
-        else recognizer
-        for recognizer in predefined
+        _offline_replacement(recognizer, language) for recognizer in predefined
     ]
     if language == "en":
-        # English trigger words: names after introductions, card and phone numbers after
-        # their labels, and the opt-in support identifiers (see _recognizers).
+        # Cue words (English, and the Spanish, French, German and Portuguese customers
+        # write in to the English pipeline): names after introductions and sign-offs,
+        # card and phone numbers after their labels, street addresses, secrets, and the
+        # opt-in support identifiers (see _names, _recognizers, _secrets).
         recognizers.append(introduced_name_recognizer(language))
+        recognizers.append(address_recognizer(language))
+        recognizers.append(secret_recognizer(language))
         recognizers.extend(context_number_recognizers(language))
         recognizers.extend(support_id_recognizers(language))
     registry.recognizers = recognizers
@@ -263,6 +211,21 @@ def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
         len(recognizers),
     )
     return analyzer
+
+
+def _offline_replacement(recognizer: EntityRecognizer, language: str) -> EntityRecognizer:
+    """Swap the email recognizer for the offline one, and widen the phone regions."""
+    if isinstance(recognizer, EmailRecognizer):
+        return OfflineEmailRecognizer(
+            patterns=recognizer.patterns,
+            context=recognizer.context,
+            supported_language=recognizer.supported_language,
+            supported_entity=recognizer.supported_entities[0],
+            name="OfflineEmailRecognizer",
+        )
+    if isinstance(recognizer, PhoneRecognizer):
+        return phone_recognizer(language)
+    return recognizer
 
 
 def supported_entities(analyzer: Any, language: str) -> set[str] | None:
@@ -307,7 +270,8 @@ def analyze(
     """Run ``analyzer`` on ``text`` and return its results as `Detection`s.
 
     PERSON detections that are only a payment brand's name, or that cannot be a name
-    (digits, a street or company word at the end), are dropped.
+    (digits, a street or company word at the end), and LOCATION detections that are a
+    hosting region ("EU region") are dropped.
     """
     results = analyzer.analyze(
         text=text, language=language, entities=list(entities), score_threshold=score_threshold
@@ -323,19 +287,31 @@ def analyze(
             ),
         )
         for result in results
+        if not _is_implausible_model_location(text, result)
     ]
     return [
         detection
         for detection in detections
-        if detection.end > detection.start
-        and not (
-            detection.entity_type == "PERSON"
-            and (
-                " ".join(text[detection.start : detection.end].split()).casefold() in _NOT_PERSONS
-                or is_implausible_person(text[detection.start : detection.end])
-            )
-        )
+        if detection.end > detection.start and not _is_false_positive(text, detection)
     ]
+
+
+def _is_false_positive(text: str, detection: Detection) -> bool:
+    """A PERSON that is a payment brand or cannot be a name."""
+    value = text[detection.start : detection.end]
+    return detection.entity_type == "PERSON" and (
+        " ".join(value.split()).casefold() in _NOT_PERSONS or is_implausible_person(value)
+    )
+
+
+def _is_implausible_model_location(text: str, result: Any) -> bool:
+    """A LOCATION from the spaCy model that is a hosting region or no place name."""
+    metadata: dict[str, Any] = getattr(result, "recognition_metadata", None) or {}
+    return (
+        result.entity_type == "LOCATION"
+        and metadata.get("recognizer_name") == "SpacyRecognizer"
+        and is_implausible_model_location(text, int(result.start), int(result.end))
+    )
 
 
 _POSSESSIVE = regex.compile(r"['’]s$")

@@ -13,7 +13,10 @@ ends with a note that it was drafted offline and which help-centre article it us
   sentence of the customer's text.
 - **Free text.** A reply is composed from the best-matching knowledge-base article: an
   opening calibrated to the customer's sentiment, the article's steps, and next steps
-  calibrated to priority. A system prompt that asks for a *summary* gets a hand-off
+  calibrated to priority. When the system prompt carries a triage line (``Triage signals:
+  priority=critical; sentiment=frustrated; ...``) those signals are used instead of its own
+  guess; a short thank-you that closes an issue gets a short closing reply, not the article.
+  A system prompt that asks for a *summary* gets a hand-off
   summary for a person instead (issue, what was tried, recommended action).
 - **Tools.** With tools offered, it calls the tool whose description best matches the
   request once (its first required string parameter gets the customer's text), then
@@ -85,6 +88,14 @@ _NEXT_STEPS = {
     "request IDs so the team can act on it immediately.",
 }
 _NO_MATCH = 0.25  # below this cosine similarity no article is a fair match
+# Signals an upstream triage put in the system prompt ("Triage signals: priority=high; ...").
+_TRIAGE_SIGNAL = re.compile(r"\b(category|priority|sentiment|escalation)=([a-z_]+)")
+_CLOSING = re.compile(
+    r"^\W*(ok(ay)?|great|perfect|awesome|thanks?|thank\s+you|thx|ty|cheers|merci|gracias|danke|"
+    r"obrigad[oa]|that\s+(fixed|solved|worked|did)\s+it|it\s+works?(\s+now)?|all\s+good|sorted)\b",
+    re.IGNORECASE,
+)
+_CLOSING_REPLY = "Glad that's sorted! If anything else comes up, just reply here."
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -318,9 +329,18 @@ class LocalModel:
         query = _query_text(request)
         if _ASKS_FOR_SUMMARY.search(request.system or ""):
             return self._handoff_summary(request, query)
+        latest = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
         query_vector = self.embedder.embed([query])[0]
-        sentiment = self._signal(query_vector, "sentiment", _SENTIMENTS)
-        priority = self._signal(query_vector, "priority", _PRIORITIES)
+        given = dict(_TRIAGE_SIGNAL.findall(request.system or ""))
+        sentiment = given.get("sentiment") or self._signal(query_vector, "sentiment", _SENTIMENTS)
+        priority = given.get("priority") or self._signal(query_vector, "priority", _PRIORITIES)
+        if sentiment not in _OPENINGS or priority not in _NEXT_STEPS:
+            sentiment, priority = "neutral", "medium"
+        if sentiment == "satisfied" and priority in ("high", "critical"):
+            sentiment = "neutral"  # an urgent report is never answered "thanks for the kind words"
+        if sentiment == "satisfied" and _CLOSING.search(latest) and len(latest.split()) <= 12:
+            # "thanks, that fixed it": close the loop instead of sending the article again
+            return f"{_CLOSING_REPLY}\n\n(Drafted offline by pyagent's local model.)"
         tool_result = _tool_result(request)
         article = self._best_article(query_vector)
         parts = [_OPENINGS[sentiment]]

@@ -47,8 +47,8 @@ def test_route_a_file_redacts_escalates_and_reports_refusals(
     assert invoice["route"] == "fast" and invoice["pii_found"]
     assert "<EMAIL_ADDRESS_1>" in invoice["redacted_text"]
     assert "jane.doe" not in json.dumps(lines)
-    assert fraud["route"] == "human" and fraud["escalation_reason"] == "keywords: fraud"
-    assert fraud["difficulty"] is None
+    assert fraud["route"] == "human" and fraud["escalation_reasons"] == ["fraud"]
+    assert fraud["escalation_reason"] == "fraud" and 1 <= fraud["difficulty"] <= 10
     assert "empty" in empty["error"]
 
 

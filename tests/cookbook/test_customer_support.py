@@ -10,6 +10,7 @@ import pytest
 
 from pyagent_cookbook.customer_support import (
     HANDOFF_THRESHOLDS,
+    MAX_MESSAGE_CHARS,
     SEED_000_TICKETS,
     SEED_QUERIES,
     Models,
@@ -133,8 +134,16 @@ async def test_personal_data_never_reaches_a_model(system: SupportSystem, local:
 async def test_bad_input_is_blocked_with_a_reason(system: SupportSystem) -> None:
     empty = await system.handle_query("   ")
     assert empty.blocked and "empty" in empty.response
-    long = await system.handle_query("invoice " * 2_000)
-    assert not long.blocked and len(long.redacted_text) <= 3_000
+    too_long = await system.handle_query("invoice " * 2_000)  # 16,000 characters
+    assert too_long.blocked and "longer than 8000" in too_long.response
+
+
+async def test_a_long_message_is_answered_whole_never_cut(system: SupportSystem) -> None:
+    # The chat handler accepts 8,000 characters; the recipe's guard must not cut them short.
+    text = "Our nightly export fails with a timeout. " * 150 + "the final words stay here."
+    assert len(text) <= MAX_MESSAGE_CHARS
+    reply = await system.handle_query(text)
+    assert not reply.blocked and reply.redacted_text.endswith("the final words stay here.")
 
 
 def test_demo_formatting_names_the_online_model(system: SupportSystem) -> None:

@@ -1,8 +1,11 @@
 """`HumanInTheLoop`: cases a bot must not decide go to a person, durably.
 
 A case escalates when the customer's newest message matches a high-risk keyword (whole
-words, case and accent insensitive) or when the Supervisor routed it to an escalation
-route. Then the agent writes a hand-off summary, the case is written to the
+words, case and accent insensitive), when an `EscalationPolicy` (``policy=``, or a verdict
+already in ``context["escalation"]``) says a person must decide, or when the Supervisor
+routed it to an escalation route. The verdict's reason codes are recorded with the case
+(``escalation_reasons``), so the review hook can answer a crisis differently from a refund.
+Then the agent writes a hand-off summary, the case is written to the
 `EscalationQueue` (SQLite; it survives restarts), and `review_fn` — sync or async —
 decides what the customer is told with a `HumanDecision`. Cases that do not escalate are
 simply answered by the agent.
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyagent_providers import STREAM_SINK, Message
+from pyagent_router.escalation import EscalationPolicy, EscalationVerdict
 
 from ..base import Runnable, RunResult, as_messages
 from ..escalations import EscalationQueue, Priority
@@ -66,6 +70,8 @@ class HumanInTheLoop:
         escalate_routes: Supervisor routes that always escalate.
         holding_message: What the customer is told when the decision gives no text or is
             not approved; ``{ticket}`` is replaced with the escalation id.
+        policy: An `EscalationPolicy` assessed on the newest message when the run context
+            carries no verdict (``context["escalation"]``).
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class HumanInTheLoop:
         queue: EscalationQueue | None = None,
         escalate_routes: Iterable[str] = ("escalate",),
         holding_message: str = HOLDING_MESSAGE,
+        policy: EscalationPolicy | None = None,
     ) -> None:
         self.agent = agent
         self.review_fn = review_fn
@@ -85,6 +92,7 @@ class HumanInTheLoop:
         self._queue = queue
         self.escalate_routes = frozenset(escalate_routes)
         self.holding_message = holding_message
+        self.policy = policy
 
     @property
     def queue(self) -> EscalationQueue:
@@ -115,15 +123,25 @@ class HumanInTheLoop:
         latest = next(m.content for m in reversed(messages) if m.role == "user")
         keywords = self.matched_keywords(latest)
         routed = context.get("route") in self.escalate_routes
-        if not keywords and not routed:
+        verdict = context.get("escalation")
+        if not isinstance(verdict, EscalationVerdict) and self.policy is not None:
+            verdict = await self.policy.assess(latest)
+        by_policy = isinstance(verdict, EscalationVerdict) and verdict.escalate
+        if not keywords and not routed and not by_policy:
             result = await self.agent.run(messages, context=context)
             return result.with_metadata(escalated=False)
         # The hand-off summary is for the person, never streamed to the customer.
         private = {k: v for k, v in context.items() if k != STREAM_SINK}
         result = await self.agent.run(messages, context=private)
 
-        reason = f"keywords: {', '.join(keywords)}" if keywords else f"route: {context['route']}"
-        priority: Priority = "high" if keywords else "normal"
+        if by_policy:
+            assert isinstance(verdict, EscalationVerdict)
+            reason, reasons = verdict.describe(), [r.value for r in verdict.reasons]
+        elif keywords:
+            reason, reasons = f"keywords: {', '.join(keywords)}", ["high_risk_keyword"]
+        else:
+            reason, reasons = f"route: {context['route']}", []
+        priority: Priority = "high" if keywords or by_policy else "normal"
         summary = str(result.output)
         escalation = await asyncio.to_thread(
             self.queue.put,
@@ -139,6 +157,7 @@ class HumanInTheLoop:
             "escalated": True,
             "ticket_id": escalation.id,
             "escalation_reason": reason,
+            "escalation_reasons": reasons,
             "priority": priority,
         }
         holding = self.holding_message.format(ticket=escalation.id)

@@ -95,7 +95,7 @@ class EscalationPolicy:
         return cls(rules=RuleSet.from_file(path), **options)  # type: ignore[arg-type]
 
     def with_keywords(self, keywords: Iterable[str]) -> EscalationPolicy:
-        """This policy with a keyword list as one more rule source."""
+        """A copy of this policy with a keyword list as one more rule source."""
         policy = EscalationPolicy(
             rules=self.rules.with_keywords(keywords),
             learned=self.learned,
@@ -104,6 +104,12 @@ class EscalationPolicy:
             judge_band=self.judge_band,
         )
         policy.profanity = self.profanity
+        return policy
+
+    def with_judge(self, judge: LLMJudge | None) -> EscalationPolicy:
+        """This policy with another LLM judge (``None``: no judge)."""
+        policy = self.with_keywords(())
+        policy.judge = judge
         return policy
 
     def assess_sync(self, text: str, profile: CustomerProfile | None = None) -> EscalationVerdict:

@@ -1,0 +1,67 @@
+"""``pyagent eval FILE``: the decisions against labelled tickets or conversations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from pyagent_cookbook.customer_support import SupportSystem
+from pyagent_cookbook.evaluation import (
+    EvalReport,
+    evaluate_conversations,
+    evaluate_tickets,
+    read_labelled,
+)
+
+__all__ = ["eval_command"]
+
+
+async def eval_command(
+    path: str, *, as_json: bool, classification: str = "auto", out: TextIO | None = None
+) -> int:
+    """Evaluate `path` (tickets or conversations, told apart by their rows); exit code 0."""
+    stream: TextIO = out or sys.stdout
+    rows = read_labelled(path)
+    if all("turns" in row for row in rows):
+        report = await evaluate_conversations(rows, classification=classification)
+    else:
+        system = SupportSystem(classification=classification)  # type: ignore[arg-type]
+        report = await evaluate_tickets(system, rows)
+    stream.write(json.dumps(report.as_dict(), indent=2) if as_json else _text(report))
+    stream.write("\n")
+    return 0
+
+
+def _text(report: EvalReport) -> str:
+    lines = [f"{report.kind}: {report.items}"]
+    for signal, scores in report.signals.items():
+        lines.append(
+            f"  {signal:<14} accuracy {scores['accuracy']}  macro-F1 {scores['macro_f1']}"
+            f"  (n={scores['n']})"
+        )
+    esc: dict[str, Any] = report.escalation
+    if esc:
+        lines.append(
+            f"  escalation     recall {esc['recall']}  precision {esc['precision']}  "
+            f"false {esc['false_escalations']} ({esc['false_escalation_rate']})"
+        )
+        for reason, scores in esc["per_reason"].items():
+            lines.append(f"    {reason:<24} {scores['caught']}/{scores['n']}")
+    if report.tiers:
+        lines.append(f"  fast/smart     {report.tiers}")
+    if report.pii:
+        lines.append(
+            f"  PII            {report.pii['left_in_text']}/{report.pii['values']} values left "
+            f"({report.pii['share_left']})"
+        )
+        for kind, scores in report.pii["per_type"].items():
+            lines.append(f"    {kind:<16} recall {scores['recall']} (n={scores['n']})")
+    if report.cascade:
+        lines.append(f"  cascade        {report.cascade}")
+    if report.cost:
+        lines.append(f"  cost           {report.cost}")
+    lines.append(f"  latency ms     {report.latency_ms}")
+    for error in report.errors:
+        lines.append(f"  refused {error['id']}: {error['error']}")
+    return "\n".join(lines)
