@@ -13,6 +13,7 @@ and `pyagent route` / `pyagent eval` all read.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
+from pyagent_patterns.escalations import default_data_dir
 from pyagent_providers import (
     LLM,
     Example,
@@ -41,6 +43,7 @@ from pyagent_router.escalation import (
     EscalationReason,
     EscalationVerdict,
     LearnedDetector,
+    sentence_pieces,
 )
 from pyagent_router.features import message_features
 
@@ -239,7 +242,7 @@ class Triager:
                 follow-up is classified together with the one before it.
             profile: What the service knows about the customer (e.g. an Enterprise plan).
         """
-        escalation = await self.policy.assess(text, profile=profile)
+        escalation = await self.policy.assess(text, profile=profile, history=history)
         context = f"{history[-1]}\n{text}" if history and len(text.split()) < 6 else text
         local = await run_cpu_bound(self._local, context)
         decided_by = dict.fromkeys(local, "local")
@@ -398,5 +401,36 @@ def _with_tier(example: Example) -> Example:
 
 @cache
 def default_triager() -> Triager:
-    """The recipe's triager, trained once per process on `training_examples`."""
-    return Triager.fit(training_examples())
+    """The recipe's triager, trained once per process on `training_examples`.
+
+    Embedding the labelled examples (and their sentences) is most of the training time, so
+    their vectors are kept in ``$PYAGENT_DATA_DIR/cache/`` under a digest of the model and
+    the texts: a new process loads them instead of embedding again. Only the recipe's own
+    labelled data is cached this way, never customer messages.
+    """
+    examples = training_examples()
+    embedder = default_embedder()
+    texts = sorted({piece for e in examples for piece in sentence_pieces(e.text)})
+    _load_or_embed(embedder, texts)
+    return Triager.fit(examples, embedder=embedder)
+
+
+def _load_or_embed(embedder: Embedder, texts: Sequence[str]) -> None:
+    digest = hashlib.sha256("\n\x00".join([embedder.name, *texts]).encode()).hexdigest()[:16]
+    path = default_data_dir() / "cache" / f"triage-embeddings-{digest}.npy"
+    remember = getattr(embedder, "remember", None)
+    if remember is None:  # an embedder without a cache: nothing to load into
+        return
+    try:
+        vectors = np.load(path)
+        if vectors.shape[0] == len(texts):
+            remember(texts, vectors)
+            return
+    except (OSError, ValueError):
+        pass  # missing or unreadable: embed once more and rewrite it
+    vectors = embedder.embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+    except OSError:
+        pass  # a read-only data directory only costs the next process some seconds

@@ -72,6 +72,12 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(self._source, device=self._device)
         return self._model
 
+    def remember(self, texts: Sequence[str], vectors: Vectors) -> None:
+        """Put vectors computed earlier (e.g. loaded from disk) into the cache."""
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._cache[text] = vector.astype(np.float32)
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed `texts` (cached per text), L2-normalised."""
         with self._lock:

@@ -1,7 +1,7 @@
 """Escalation as its own policy: rules as data, a learned detector, an optional LLM judge."""
 
 from .judge import JUDGE_INSTRUCTIONS, LLMJudge
-from .learned import LearnedDetector
+from .learned import LearnedDetector, sentence_pieces
 from .money import Amount, find_amounts
 from .policy import EscalationPolicy, ProfanityDetector
 from .rules import DEFAULT_RULES, KeywordRule, RefundLimit, Rule, RuleSet
@@ -25,4 +25,5 @@ __all__ = [
     "Signal",
     "find_amounts",
     "fold",
+    "sentence_pieces",
 ]

@@ -46,6 +46,13 @@ _AMOUNT = re.compile(
     rf"(?:\s?(?P<post>{_symbol}|\b(?:{_word})\b))?",
     re.IGNORECASE,
 )
+_COUNT = "|".join(["\\d{1,2}", *_SMALL_NUMBERS])
+# "three months at $300 each", "6 x $96": the count multiplies the amount
+_TIMES = re.compile(
+    rf"\b(?P<count>{_COUNT})\s*(?:months?|invoices?|charges?|payments?|times|weeks?|x|×)\s*"
+    rf"(?:at|of|x|×)?\s*(?=\S)",
+    re.IGNORECASE,
+)
 _SPELLED = re.compile(
     rf"\b(?P<n>{'|'.join(_SMALL_NUMBERS)})\s+(?P<scale>{'|'.join(_SCALES)})\s+"
     rf"(?P<cur>{_word})\b",
@@ -81,6 +88,14 @@ def find_amounts(text: str) -> list[Amount]:
             value *= 1_000 if match.group("scale").strip().lower() == "k" else 1_000_000
         marker = match.group("pre") or match.group("post")
         found.append(Amount(value, _currency(marker), match.start(), match.end()))
+    for match in _TIMES.finditer(text):
+        following = next((a for a in found if a.start == match.end() and a.currency), None)
+        count = match.group("count").lower()
+        number = int(count) if count.isdigit() else _SMALL_NUMBERS.get(count, 1)
+        if following is not None and number > 1:
+            found.append(
+                Amount(following.value * number, following.currency, match.start(), following.end)
+            )
     for match in _SPELLED.finditer(text):
         value = Decimal(_SMALL_NUMBERS[match.group("n").lower()] * _SCALES[match["scale"].lower()])
         found.append(Amount(value, _currency(match.group("cur")), match.start(), match.end()))

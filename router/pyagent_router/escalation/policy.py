@@ -112,9 +112,18 @@ class EscalationPolicy:
         policy.judge = judge
         return policy
 
-    def assess_sync(self, text: str, profile: CustomerProfile | None = None) -> EscalationVerdict:
-        """Rules, the abuse model and the learned detector (no LLM call), in this thread."""
-        signals: list[Signal] = self.rules.detect(text, profile)
+    def assess_sync(
+        self,
+        text: str,
+        profile: CustomerProfile | None = None,
+        history: Sequence[str] = (),
+    ) -> EscalationVerdict:
+        """Rules, the abuse model and the learned detector (no LLM call), in this thread.
+
+        `history` (earlier customer messages) is context for rules that need it, such as
+        "this customer is on Enterprise"; the verdict is about `text` alone.
+        """
+        signals: list[Signal] = self.rules.detect(text, profile, history)
         if self.profanity is not None:
             signals += self.profanity.detect(text)
         if self.learned is not None:
@@ -122,10 +131,14 @@ class EscalationPolicy:
         return _verdict(signals)
 
     async def assess(
-        self, text: str, *, profile: CustomerProfile | None = None
+        self,
+        text: str,
+        *,
+        profile: CustomerProfile | None = None,
+        history: Sequence[str] = (),
     ) -> EscalationVerdict:
         """Decide for one customer message (the newest one: earlier turns were decided)."""
-        verdict = await run_cpu_bound(self.assess_sync, text, profile)
+        verdict = await run_cpu_bound(self.assess_sync, text, profile, history)
         if verdict.escalate or self.judge is None or not self._uncertain(verdict):
             return verdict
         return _verdict([*verdict.signals, *await self.judge.judge(text)])

@@ -54,11 +54,15 @@ class Rule:
     unless: tuple[re.Pattern[str], ...] = ()
     description: str = ""
 
-    def match(self, folded: str) -> re.Match[str] | None:
-        """The first pattern match in already-folded text, unless vetoed."""
+    def match(self, folded: str, context: str = "") -> re.Match[str] | None:
+        """The first pattern match in already-folded text, unless vetoed.
+
+        `requires` may also be met by `context` (earlier messages, the customer's profile):
+        an enterprise customer who said so two turns ago is still one.
+        """
         if any(p.search(folded) for p in self.unless):
             return None
-        if not all(p.search(folded) for p in self.requires):
+        if not all(p.search(folded) or p.search(context) for p in self.requires):
             return None
         return next((m for p in self.patterns if (m := p.search(folded))), None)
 
@@ -67,8 +71,8 @@ class Rule:
 class RefundLimit:
     """Refunds or credits above `limit_usd`, in any currency, go to a person.
 
-    An amount counts when a refund word (`triggers`) is within `window` characters of it
-    and it names a currency with a rate: a bare number is as likely a card's last digits,
+    For each refund word (`triggers`) the nearest amount within `window` characters counts,
+    if it names a currency with a rate: a bare number is as likely a card's last digits,
     an invoice or a phone number as money.
     """
 
@@ -84,14 +88,22 @@ class RefundLimit:
         if len(folded) != len(text):  # folding changed offsets (rare ligatures): use both
             text = folded
         spots = [m.start() for m in self.triggers.finditer(folded)]
-        if not spots:
-            return None
-        values = [
-            amount.value * rate
+        priced = [
+            (amount.start, amount.end, amount.value * rate)
             for amount in find_amounts(text)
             if (rate := self.usd_per_unit.get(amount.currency or "")) is not None
-            and any(abs(amount.start - spot) <= self.window for spot in spots)
         ]
+        # per refund word, the amount nearest to it ("refund the €104 VAT on the €499 invoice");
+        # on a tie the larger ("three months at $300 each" is $900, ending where $300 ends)
+        values: list[Decimal] = []
+        for spot in spots:
+            near = [
+                (min(abs(start - spot), abs(end - spot)), -value, value)
+                for start, end, value in priced
+            ]
+            near = [pair for pair in near if pair[0] <= self.window]
+            if near:
+                values.append(min(near)[2])
         return max(values, default=None)
 
     def signal(self, text: str) -> Signal | None:
@@ -215,15 +227,18 @@ class RuleSet:
         )
         return RuleSet(rules=self.rules, refund=refund, keywords=self.keywords, name=self.name)
 
-    def detect(self, text: str, profile: CustomerProfile | None = None) -> list[Signal]:
-        """Every rule that fires on `text`."""
+    def detect(
+        self, text: str, profile: CustomerProfile | None = None, history: Sequence[str] = ()
+    ) -> list[Signal]:
+        """Every rule that fires on `text` (earlier messages only help meet `requires`)."""
         folded = fold(text)
+        context = fold("\n".join(history))
         if profile is not None and profile.enterprise:
-            folded = f"{folded}\n[enterprise customer]"
+            context += "\n[enterprise customer]"
         signals = [
             Signal(reason=r.reason, score=r.score, detector=self.name, rule=match.re.pattern[:80])
             for r in self.rules
-            if (match := r.match(folded))
+            if (match := r.match(folded, context))
         ]
         if self.refund is not None and (refund := self.refund.signal(text)):
             signals.append(refund)
