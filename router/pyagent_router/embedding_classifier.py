@@ -30,6 +30,7 @@ from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
 
 from .classifiers import Classification
+from .ngrams import NgramModel
 
 __all__ = ["EmbeddingClassifier"]
 
@@ -83,6 +84,8 @@ class EmbeddingClassifier:
         neighbour_share: float = 0.0,
         memory: tuple[Vectors, Indices] | None = None,
         features: Features | None = None,
+        lexical: NgramModel | None = None,
+        lexical_share: float = 0.0,
     ) -> None:
         """Wrap fitted parameters; use `EmbeddingClassifier.fit` rather than this."""
         _check_threshold(abstain_below)
@@ -96,6 +99,8 @@ class EmbeddingClassifier:
         self.neighbour_share = neighbour_share if memory is not None else 0.0
         self._memory = memory
         self.features = features
+        self._lexical = lexical
+        self.lexical_share = lexical_share if lexical is not None else 0.0
 
     @classmethod
     def fit(
@@ -110,6 +115,7 @@ class EmbeddingClassifier:
         folds: int = 5,
         seed: int = 0,
         features: Features | None = None,
+        lexical_share: float = 0.0,
     ) -> EmbeddingClassifier:
         """Train on the examples that carry `label_key`; examples without it are skipped.
 
@@ -126,6 +132,10 @@ class EmbeddingClassifier:
             seed: Seeds the fold assignment, so a fit is reproducible.
             features: Extra numbers per text appended to its embedding for the regression
                 (not the neighbour vote), e.g. `pyagent_router.features.message_features`.
+            lexical_share: Above 0, also fit an `NgramModel` on the words and give it this
+                share of the probabilities. On the cookbook's train split, choosing the share
+                by out-of-fold log-loss picked 0.5 for all five triage signals (category
+                0.76 → 0.81 accuracy); it costs one more fit of a few seconds.
 
         Returns:
             The fitted classifier.
@@ -162,6 +172,9 @@ class EmbeddingClassifier:
         temperature, share = _cross_validated_calibration(
             example_vectors, targets, train, folds=folds, seed=seed, dims=dims
         )
+        if not 0.0 <= lexical_share <= 1.0:
+            raise UserError("lexical_share must be between 0 and 1")
+        ngrams = NgramModel.fit(texts, targets, len(labels)) if lexical_share else None
         return cls(
             label_key=label_key,
             labels=labels,
@@ -173,6 +186,8 @@ class EmbeddingClassifier:
             neighbour_share=share,
             memory=(example_vectors[:, :dims].astype(np.float32), targets),
             features=features,
+            lexical=ngrams,
+            lexical_share=lexical_share,
         )
 
     @property
@@ -209,11 +224,17 @@ class EmbeddingClassifier:
         vectors = self.embedder.embed(list(texts)).astype(np.float64)
         augmented = _with_features(vectors, texts, self.features)
         regression = _softmax((augmented @ self._weights.T + self._bias) / self.temperature)
-        if not self.neighbour_share or self._memory is None:
+        if self._memory is None:
             return regression
         memory, targets = self._memory
-        votes = _neighbour_votes(vectors @ memory.T, targets, len(self._labels))
-        return (1 - self.neighbour_share) * regression + self.neighbour_share * votes
+        votes = _neighbour_votes(
+            vectors[:, : memory.shape[1]] @ memory.T, targets, len(self._labels)
+        )
+        blended = (1 - self.neighbour_share) * regression + self.neighbour_share * votes
+        if self._lexical is None or not self.lexical_share:
+            return blended
+        words = self._lexical.probabilities(texts)
+        return (1 - self.lexical_share) * blended + self.lexical_share * words
 
     def _decide(self, row: Floats) -> Classification:
         best = int(np.argmax(row))
@@ -276,7 +297,8 @@ def _logistic_regression(
         )
     except ImportError as exc:
         raise MissingDependencyError("scikit-learn", "local") from exc
-    model: Any = LogisticRegression(C=regularization, max_iter=2000)
+    # tol 1e-3: the calibration and blend dominate accuracy; 1e-4 made fits ~2x slower
+    model: Any = LogisticRegression(C=regularization, max_iter=2000, tol=1e-3)
     model.fit(features, targets)
     coef = np.asarray(model.coef_, dtype=np.float64)
     intercept = np.asarray(model.intercept_, dtype=np.float64)

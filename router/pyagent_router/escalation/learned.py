@@ -24,16 +24,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 
-from pyagent_providers import Example, MissingDependencyError, UserError
+from pyagent_providers import Example, UserError
 from pyagent_providers.embeddings import Embedder, default_embedder
 
 from ..embedding_classifier import EmbeddingClassifier
 from ..features import message_features
-from .verdict import EscalationReason, Signal, fold
+from ..ngrams import NgramModel
+from .verdict import EscalationReason, Signal
 
-__all__ = ["LearnedDetector", "LexicalScorer", "sentence_pieces"]
+__all__ = ["LearnedDetector", "sentence_pieces"]
 
 _SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
 
@@ -53,7 +53,7 @@ class LearnedDetector:
         self,
         *,
         scorer: EmbeddingClassifier,
-        lexical: LexicalScorer | None = None,
+        lexical: NgramModel | None = None,
         namer: EmbeddingClassifier | None,
         threshold: float,
     ) -> None:
@@ -85,7 +85,7 @@ class LearnedDetector:
         embedder = embedder or default_embedder()
         binary = [Example(text=t, labels={"escalate": "yes" if y else "no"}) for t, y, _ in rows]
         scorer = _fit_scorer(binary, embedder, folds)
-        lexical = LexicalScorer.fit(binary)
+        lexical = _fit_lexical(binary)
         named = [Example(text=t, labels={"reason": r[0]}) for t, _, r in rows if r]
         namer = (
             EmbeddingClassifier.fit(named, label_key="reason", embedder=embedder, abstain_below=0)
@@ -130,56 +130,18 @@ def sentence_pieces(text: str) -> list[str]:
     return [text, *sentences, *(f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False))]
 
 
-def _max_score(scorer: EmbeddingClassifier, lexical: LexicalScorer | None, text: str) -> float:
+def _max_score(scorer: EmbeddingClassifier, lexical: NgramModel | None, text: str) -> float:
     pieces = sentence_pieces(text)
     column = list(scorer.labels).index("yes")
     scores = scorer.probabilities(pieces)[:, column]
     if lexical is not None:
-        scores = (scores + lexical.probabilities(pieces)) / 2
+        scores = (scores + lexical.probabilities(pieces)[:, 1]) / 2
     return float(scores.max())
 
 
-class LexicalScorer:
-    """Logistic regression on word (1-2) and character (3-5) n-grams of folded text."""
-
-    def __init__(self, vectorizer: Any, model: Any) -> None:
-        """Wrap a fitted vectorizer and model; use `LexicalScorer.fit`."""
-        self._vectorizer = vectorizer
-        self._model = model
-
-    @classmethod
-    def fit(cls, examples: Sequence[Example]) -> LexicalScorer:
-        """Train on ``escalate: yes/no`` examples.
-
-        Raises:
-            MissingDependencyError: scikit-learn is not installed (the ``local`` extra).
-        """
-        try:
-            from sklearn.feature_extraction.text import (  # pyright: ignore[reportMissingTypeStubs]
-                TfidfVectorizer,
-            )
-            from sklearn.linear_model import (  # pyright: ignore[reportMissingTypeStubs]
-                LogisticRegression,
-            )
-            from sklearn.pipeline import (  # pyright: ignore[reportMissingTypeStubs]
-                make_union,  # pyright: ignore[reportUnknownVariableType]
-            )
-        except ImportError as exc:
-            raise MissingDependencyError("scikit-learn", "local") from exc
-        vectorizer: Any = make_union(
-            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True),
-        )
-        features = vectorizer.fit_transform([fold(e.text) for e in examples])
-        targets = [e.labels["escalate"] == "yes" for e in examples]
-        model: Any = LogisticRegression(C=10, max_iter=3000, class_weight="balanced")
-        model.fit(features, targets)
-        return cls(vectorizer, model)
-
-    def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """The probability that each text needs a person."""
-        features = self._vectorizer.transform([fold(t) for t in texts])
-        return np.asarray(self._model.predict_proba(features)[:, 1], dtype=np.float64)
+def _fit_lexical(examples: Sequence[Example]) -> NgramModel:
+    targets = [int(e.labels["escalate"] == "yes") for e in examples]
+    return NgramModel.fit([e.text for e in examples], targets, 2, balanced=True)
 
 
 def _escalates(example: Example) -> bool | None:
@@ -205,7 +167,7 @@ def _threshold_for_false_positives(
     for part in range(folds):
         held = set(order[part::folds])
         train = [examples[i] for i in order if i not in held]
-        model, lexical = _fit_scorer(train, embedder, folds), LexicalScorer.fit(train)
+        model, lexical = _fit_scorer(train, embedder, folds), _fit_lexical(train)
         negatives += [
             _max_score(model, lexical, examples[i].text)
             for i in held
