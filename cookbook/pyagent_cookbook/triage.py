@@ -59,6 +59,7 @@ __all__ = [
     "TriageResult",
     "Triager",
     "cache_dir",
+    "choose_cascade_thresholds",
     "default_triager",
 ]
 
@@ -66,13 +67,13 @@ Tier = Literal["fast", "smart", "human"]
 SIGNALS = ("category", "priority", "assigned_team", "sentiment", "tier")
 CASCADE_SIGNALS = ("category", "priority", "sentiment", "tier")
 # Below these confidences a local decision goes to the LLM (when one is configured). Chosen
-# on the train split by `bench/cascade.py --choose` (out-of-fold: the lowest confidence whose
-# local decisions are at least 85% right), never on test.
+# on the train split by `choose_cascade_thresholds` (`python -m bench.decisions --choose`):
+# out of fold, the lowest confidence above which local decisions are at least 85% right.
 CASCADE_THRESHOLDS: Mapping[str, float] = {
-    "category": 0.55,
-    "priority": 0.6,
-    "sentiment": 0.6,
-    "tier": 0.65,
+    "category": 0.39,
+    "priority": 0.598,
+    "sentiment": 0.678,
+    "tier": 0.586,
 }
 SMART_TOPICS = re.compile(
     r"\b(gdpr|rgpd|dsgvo|lgpd|erasure|right\s+to\s+be\s+forgotten|data\s+subject|dsar|"
@@ -403,6 +404,43 @@ def _with_tier(example: Example) -> Example:
     elif isinstance(difficulty, int):
         labels["tier"] = "fast" if difficulty <= 3 else "smart"
     return Example(text=example.text, labels=labels, title=example.title)
+
+
+def choose_cascade_thresholds(
+    examples: Sequence[Example], *, target_accuracy: float = 0.85, folds: int = 3
+) -> dict[str, float]:
+    """Per cascade signal, the lowest confidence whose local decisions reach the target.
+
+    Out of fold on `examples` (the train split): each fold is classified by classifiers
+    trained on the others; a signal's threshold is the smallest confidence such that the
+    decisions at or above it are at least `target_accuracy` right (1.01, i.e. always ask
+    the LLM, when no confidence gets there).
+    """
+    labelled = [_with_tier(e) for e in examples]
+    scored: dict[str, list[tuple[float, bool]]] = {s: [] for s in CASCADE_SIGNALS}
+    order = [int(i) for i in np.random.default_rng(0).permutation(len(labelled))]
+    for part in range(folds):
+        held = set(order[part::folds])
+        triager = Triager.fit(
+            [labelled[i] for i in order if i not in held], policy=EscalationPolicy()
+        )
+        for i in held:
+            decisions = triager._local(labelled[i].text)  # pyright: ignore[reportPrivateUsage]
+            for signal in CASCADE_SIGNALS:
+                gold = labelled[i].labels.get(signal)
+                if gold is not None:
+                    label, confidence = decisions[signal]
+                    scored[signal].append((confidence, label == gold))
+    thresholds: dict[str, float] = {}
+    for signal, pairs in scored.items():
+        ranked = sorted(pairs, reverse=True)
+        right, best = 0, 1.01
+        for count, (confidence, correct) in enumerate(ranked, 1):
+            right += correct
+            if right / count >= target_accuracy:
+                best = confidence
+        thresholds[signal] = round(best, 3)
+    return thresholds
 
 
 @cache
