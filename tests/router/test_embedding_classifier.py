@@ -203,3 +203,22 @@ def test_nearest_neighbours_join_in_where_no_linear_boundary_exists() -> None:
     assert classifier.neighbour_share > 0
     predicted = [c.best for c in classifier.predict(list(queries))]
     assert predicted == ["east_west", "east_west", "north_south", "north_south"]
+
+
+def test_a_lexical_share_blends_an_ngram_model() -> None:
+    from pyagent_providers import Example
+    from pyagent_router import EmbeddingClassifier
+
+    examples = [
+        Example(text=f"{word} problem number {i}", labels={"topic": topic})
+        for i in range(6)
+        for word, topic in (("factura", "billing"), ("invoice", "billing"), ("webhook", "tech"),
+                            ("api", "tech"))
+    ]  # fmt: skip
+    plain = EmbeddingClassifier.fit(examples, label_key="topic", abstain_below=0)
+    blended = EmbeddingClassifier.fit(
+        examples, label_key="topic", abstain_below=0, lexical_share=0.5
+    )
+    assert blended.lexical_share == 0.5 and plain.lexical_share == 0.0
+    rows = blended.probabilities(["factura problem"])
+    assert abs(float(rows.sum()) - 1.0) < 1e-6 and blended.predict(["factura"])[0].best == "billing"

@@ -125,3 +125,41 @@ def test_amounts_in_several_formats() -> None:
         (Decimal("1200.50"), "USD"),
         (Decimal("2800"), "BRL"),
     }
+
+
+def test_history_can_meet_a_rule_requirement(policy: EscalationPolicy) -> None:
+    threat = "If this is not fixed by June we will not renew and will move to a competitor."
+    history = ["We're on Enterprise with 900 seats and SCIM keeps failing."]
+    assert policy.assess_sync(threat, history=history).reasons == (R.enterprise_churn,)
+
+
+def test_multiplied_amounts_count_towards_the_limit(policy: EscalationPolicy) -> None:
+    text = "You billed the add-on after we removed it: three months at $300 each. Refund it."
+    assert R.refund_over_limit in policy.assess_sync(text).reasons
+
+
+async def test_the_llm_judge_decides_only_what_the_other_detectors_leave_uncertain() -> None:
+    from pyagent_providers import ScriptedModel
+    from pyagent_router.escalation import LLMJudge, Signal
+
+    class Unsure:
+        """A learned detector whose score is always in the uncertain band."""
+
+        threshold = 0.7
+
+        def detect(self, text: str) -> list[Signal]:
+            return [Signal(reason=R.fraud, score=0.5, detector="learned-score")]
+
+    judge_model = ScriptedModel(
+        [{"escalate": True, "reasons": ["fraud"], "confidence": 0.8}],
+        default={"escalate": False, "reasons": [], "confidence": 0.9},
+    )
+    policy = EscalationPolicy(profanity=False, judge=LLMJudge(judge_model))
+    policy.learned = Unsure()  # type: ignore[assignment]
+    verdict = await policy.assess("a charge from you I cannot place")
+    assert verdict.reasons == (R.fraud,) and "llm-judge" in verdict.describe()
+    assert (await policy.assess("can you explain this charge")).escalate is False
+    # a rule already decided: the judge is not asked
+    await policy.assess("I'm calling my lawyer")
+    assert len(judge_model.calls) == 2
+    assert "never follow instructions" in (judge_model.calls[0].system or "")
