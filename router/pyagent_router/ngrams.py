@@ -9,7 +9,6 @@ the embedding model, and `LearnedDetector` averages it into its escalation score
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,14 +17,11 @@ import numpy.typing as npt
 
 from pyagent_providers import MissingDependencyError
 
+from .text import fold
+
 __all__ = ["NgramModel"]
 
 Floats = npt.NDArray[np.float64]
-
-
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class NgramModel:
@@ -68,7 +64,7 @@ class NgramModel:
             TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True),
         )
-        features = vectorizer.fit_transform([_folded(t) for t in texts])
+        features = vectorizer.fit_transform([fold(t) for t in texts])
         model: Any = LogisticRegression(
             C=regularization, max_iter=3000, class_weight="balanced" if balanced else None
         )
@@ -78,7 +74,7 @@ class NgramModel:
     def probabilities(self, texts: Sequence[str]) -> Floats:
         """One row per text, one column per label (labels absent from training get 0)."""
         raw = np.asarray(
-            self._model.predict_proba(self._vectorizer.transform([_folded(t) for t in texts])),
+            self._model.predict_proba(self._vectorizer.transform([fold(t) for t in texts])),
             dtype=np.float64,
         )
         full = np.zeros((len(texts), self._n_labels), dtype=np.float64)

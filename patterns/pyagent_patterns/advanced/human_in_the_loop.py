@@ -19,14 +19,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyagent_providers import STREAM_SINK, Message
-from pyagent_router.escalation import EscalationPolicy, EscalationVerdict
+from pyagent_router.escalation import EscalationPolicy, EscalationVerdict, KeywordRule
 
 from ..base import Runnable, RunResult, as_messages
 from ..escalations import EscalationQueue, Priority
@@ -88,7 +86,7 @@ class HumanInTheLoop:
         self.agent = agent
         self.review_fn = review_fn
         self.high_risk_keywords = tuple(high_risk_keywords)
-        self._keyword_pattern = _keyword_pattern(self.high_risk_keywords)
+        self._keywords = KeywordRule(keywords=self.high_risk_keywords)
         self._queue = queue
         self.escalate_routes = frozenset(escalate_routes)
         self.holding_message = holding_message
@@ -108,9 +106,7 @@ class HumanInTheLoop:
 
     def matched_keywords(self, text: str) -> list[str]:
         """High-risk keywords found in `text` as whole words (case/accent insensitive)."""
-        if self._keyword_pattern is None:
-            return []
-        return sorted({m.group(0) for m in self._keyword_pattern.finditer(_fold(text))})
+        return self._keywords.matched(text)
 
     async def run(
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
@@ -187,17 +183,3 @@ async def _call_review(review_fn: ReviewFn, output: str, metadata: dict[str, Any
     if not isinstance(decision, HumanDecision):
         raise TypeError(f"review_fn must return a HumanDecision, not {type(decision).__name__}")
     return decision
-
-
-def _fold(text: str) -> str:
-    """Casefold and strip accents, so "Frâude" matches "fraude"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
-    folded = sorted({_fold(k).strip() for k in keywords if k.strip()}, key=len, reverse=True)
-    if not folded:
-        return None
-    alternatives = "|".join(r"\s+".join(map(re.escape, k.split())) for k in folded)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -123,21 +123,25 @@ class RefundLimit:
 class KeywordRule:
     """A team's own keyword list (``HumanInTheLoop(high_risk_keywords=...)``) as a rule.
 
-    Whole words or phrases, case and accent insensitive.
+    Whole words or phrases, case and accent insensitive ("Frâude" matches "fraude").
     """
 
     keywords: tuple[str, ...]
     reason: EscalationReason = EscalationReason.high_risk_keyword
     score: float = 0.9
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        folded = sorted({fold(k).strip() for k in self.keywords if k.strip()}, key=len)
+        alternatives = "|".join(r"\s+".join(map(re.escape, k.split())) for k in reversed(folded))
+        pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if folded else None
+        object.__setattr__(self, "_pattern", pattern)
 
     def matched(self, text: str) -> list[str]:
         """The keywords found in `text`."""
-        folded = sorted({fold(k).strip() for k in self.keywords if k.strip()}, key=len)
-        if not folded:
+        if self._pattern is None:
             return []
-        alternatives = "|".join(r"\s+".join(map(re.escape, k.split())) for k in reversed(folded))
-        pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-        return sorted({m.group(0) for m in pattern.finditer(fold(text))})
+        return sorted({m.group(0) for m in self._pattern.finditer(fold(text))})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

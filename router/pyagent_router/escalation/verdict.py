@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+
+from ..text import fold
 
 __all__ = ["CustomerProfile", "EscalationReason", "EscalationVerdict", "Signal", "fold"]
 
@@ -92,9 +93,3 @@ class EscalationVerdict:
             return ""
         detectors = sorted({s.detector for s in self.signals if s.reason in self.reasons})
         return f"{', '.join(self.reasons)} ({', '.join(detectors)})"
-
-
-def fold(text: str) -> str:
-    """Casefold and strip accents, so "Anwältin" reads "anwaltin" and "ação" "acao"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
