@@ -178,7 +178,7 @@ def _signal_scores(
     for g, p in zip(gold, predicted, strict=True):
         confusion[g][p] += 1
     f1s: list[float] = []
-    for label in sorted(set(gold)):
+    for label in labels:  # labels only ever predicted count too (as scikit-learn's macro-F1)
         tp = confusion[label][label]
         fp = sum(confusion[g][label] for g in labels) - tp
         fn = sum(confusion[label].values()) - tp
@@ -196,14 +196,14 @@ def _escalation_scores(
     pairs: Sequence[tuple[Mapping[str, Any], Sequence[str]]],
 ) -> dict[str, Any]:
     """Recall overall and per reason, precision, and the false escalations by id."""
-    needed = [(row, got) for row, got in pairs if row.get("escalation_reason")]
-    not_needed = [(row, got) for row, got in pairs if not row.get("escalation_reason")]
+    needed = [(row, got) for row, got in pairs if _reasons(row)]
+    not_needed = [(row, got) for row, got in pairs if not _reasons(row)]
     caught = sum(1 for _, got in needed if got)
     false = [str(row.get("id", "")) for row, got in not_needed if got]
     missed = [str(row.get("id", "")) for row, got in needed if not got]
     per_reason: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "caught": 0})
     for row, got in needed:
-        for reason in row["escalation_reason"]:
+        for reason in _reasons(row):
             per_reason[reason]["n"] += 1
             per_reason[reason]["caught"] += bool(got)
     for scores in per_reason.values():
@@ -219,6 +219,12 @@ def _escalation_scores(
         "missed_ids": missed,
         "false_ids": false,
     }
+
+
+def _reasons(row: Mapping[str, Any]) -> list[str]:
+    """The gold reason codes (a list, or one code written as a string)."""
+    value: Any = row.get("escalation_reason") or []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _pii_scores(pairs: Sequence[tuple[Mapping[str, Any], str]]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pickle
 import re
@@ -35,6 +36,7 @@ from pyagent_providers import (
     Message,
     ModelRequest,
     OutputSchema,
+    ProviderError,
     Usage,
     cost_of_response,
 )
@@ -51,7 +53,7 @@ from pyagent_router.escalation import (
 )
 from pyagent_router.features import message_features
 
-from .data import training_examples
+from .data import training_examples, with_previous
 
 __all__ = [
     "CASCADE_SIGNALS",
@@ -63,6 +65,7 @@ __all__ = [
     "default_triager",
 ]
 
+logger = logging.getLogger("pyagent.triage")
 Tier = Literal["fast", "smart", "human"]
 SIGNALS = ("category", "priority", "assigned_team", "sentiment", "tier")
 CASCADE_SIGNALS = ("category", "priority", "sentiment", "tier")
@@ -250,16 +253,20 @@ class Triager:
             profile: What the service knows about the customer (e.g. an Enterprise plan).
         """
         escalation = await self.policy.assess(text, profile=profile, history=history)
-        context = f"{history[-1]}\n{text}" if history and len(text.split()) < 6 else text
+        context = with_previous(text, history[-1] if history else "")
         local = await run_cpu_bound(self._local, context)
         decided_by = dict.fromkeys(local, "local")
         usage, cost = Usage(), Decimal(0)
         unsure = [s for s in CASCADE_SIGNALS if local[s][1] < self.thresholds.get(s, 0.0)]
         if self.llm is not None and unsure:
-            answer, usage, cost = await self._ask_llm(context)
-            for signal in unsure:
-                local[signal] = (str(getattr(answer, signal)), local[signal][1])
-                decided_by[signal] = "llm"
+            try:
+                answer, usage, cost = await self._ask_llm(context)
+            except ProviderError as exc:  # the local decisions stand; the turn goes on
+                logger.warning("triage LLM unavailable, deciding locally: %s", type(exc).__name__)
+            else:
+                for signal in unsure:
+                    local[signal] = (str(getattr(answer, signal)), local[signal][1])
+                    decided_by[signal] = "llm"
         return self._reconcile(context, local, escalation, decided_by, usage, cost)
 
     def triage_sync(self, text: str, profile: CustomerProfile | None = None) -> TriageResult:
@@ -319,7 +326,11 @@ class Triager:
         """Apply the label policy (LABELS.md) to the classifiers' decisions."""
         reasons = set(escalation.reasons)
         category = decisions["category"][0]
-        tier: Tier = "smart" if self._probabilities("tier", text)["smart"] >= SMART_FROM else "fast"
+        if decided_by.get("tier") == "llm":
+            tier: Tier = "smart" if decisions["tier"][0] == "smart" else "fast"
+        else:
+            smart = self._probabilities("tier", text)["smart"]
+            tier = "smart" if smart >= SMART_FROM else "fast"
         if SMART_TOPICS.search(text):
             tier, decided_by["tier"] = "smart", "policy"
         difficulty = self._difficulty(text, tier)

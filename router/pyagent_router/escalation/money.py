@@ -24,9 +24,9 @@ _WORDS = {
     "dolares": "USD", "dollari": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
     "gbp": "GBP", "pounds": "GBP", "pound": "GBP", "quid": "GBP", "chf": "CHF",
     "francs": "CHF", "franken": "CHF", "cad": "CAD", "aud": "AUD", "nzd": "NZD",
-    "brl": "BRL", "reais": "BRL", "real": "BRL", "mxn": "MXN", "pesos": "MXN", "jpy": "JPY",
+    "brl": "BRL", "reais": "BRL", "mxn": "MXN", "pesos": "MXN", "jpy": "JPY",
     "yen": "JPY", "inr": "INR", "rupees": "INR", "sek": "SEK", "nok": "NOK", "dkk": "DKK",
-    "kr": "SEK", "pln": "PLN", "czk": "CZK", "zar": "ZAR", "sgd": "SGD", "hkd": "HKD",
+    "pln": "PLN", "czk": "CZK", "zar": "ZAR", "sgd": "SGD", "hkd": "HKD",
     "cny": "CNY", "yuan": "CNY", "rmb": "CNY",
 }  # fmt: skip
 _SMALL_NUMBERS = {
@@ -38,8 +38,9 @@ _SCALES = {"hundred": 100, "thousand": 1_000, "grand": 1_000}
 
 _symbol = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
 _word = "|".join(sorted(_WORDS, key=len, reverse=True))
-# 1,250.00 | 1.250,00 | 1 250 | 1250 | 12.5 ; optional k/m suffix
-_number = r"\d{1,3}(?:[ .,\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
+# 1,250.00 | 1.250,00 | 1 250 (a non-breaking space: a plain one would join "$20 100 users")
+# | 1250 | 12.5 ; optional k/m suffix
+_number = r"\d{1,3}(?:[.,\u00a0\u202f']\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
 _AMOUNT = re.compile(
     rf"(?P<pre>{_symbol}|\b(?:{_word})\b\.?)?\s?"
     rf"(?P<num>(?<![\w.,])(?:{_number}))(?P<scale>\s?[km]\b)?"
@@ -105,8 +106,8 @@ def find_amounts(text: str) -> list[Amount]:
 def _currency(marker: str | None) -> str | None:
     if not marker:
         return None
-    key = marker.strip().rstrip(".").lower()
-    return _SYMBOLS.get(key) or _WORDS.get(key)
+    key = marker.strip().lower()
+    return _SYMBOLS.get(key) or _SYMBOLS.get(key.rstrip(".")) or _WORDS.get(key.rstrip("."))
 
 
 def _parse_number(raw: str) -> Decimal | None:

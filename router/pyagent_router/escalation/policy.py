@@ -10,16 +10,19 @@ Its detectors are independent of the topic classifier, and any one of them escal
    probability, counted only when the message addresses people ("you", "your staff").
 3. **Learned detector** (`LearnedDetector`): a calibrated score from labelled examples.
 4. **LLM judge** (`LLMJudge`, optional): asked only when no rule fired and the learned
-   score falls in the uncertain band below its threshold.
+   score falls in the uncertain band below its threshold (so it needs a learned detector);
+   if the judge's provider fails, the other detectors' verdict stands.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pyagent_providers import ProviderError
 from pyagent_providers.concurrency import run_cpu_bound
 
 from .judge import LLMJudge
@@ -29,8 +32,14 @@ from .verdict import CustomerProfile, EscalationReason, EscalationVerdict, Signa
 
 __all__ = ["EscalationPolicy", "ProfanityDetector"]
 
+logger = logging.getLogger("pyagent.escalation")
+
+# Swearing counts as abuse when it is aimed at people: "you are ...", "you guys", "f... you",
+# "your staff"; "could you check why this f...ing sync broke" is anger at software.
 _ADDRESSES_PEOPLE = re.compile(
-    r"\b(you|u|ya|y'all|your\s+(staff|team|people|agents|support))\b", re.I
+    r"\b((you|u|ya|y'all)\s+(are|r|'re|guys|people|lot|all|idiots?|morons?)|"
+    r"(fuck|screw|damn)\s+(you|u|ya)|your\s+(staff|team|people|agents|support\s+\w+))\b",
+    re.I,
 )
 
 
@@ -141,13 +150,12 @@ class EscalationPolicy:
         verdict = await run_cpu_bound(self.assess_sync, text, profile, history)
         if verdict.escalate or self.judge is None or not self._uncertain(verdict):
             return verdict
-        return _verdict([*verdict.signals, *await self.judge.judge(text)])
-
-    def assess_many(
-        self, texts: Sequence[str], profile: CustomerProfile | None = None
-    ) -> list[EscalationVerdict]:
-        """`assess_sync` for many texts (benchmarks, evaluation)."""
-        return [self.assess_sync(text, profile) for text in texts]
+        try:
+            judged = await self.judge.judge(text)
+        except ProviderError as exc:  # the rules and the learned score have decided
+            logger.warning("escalation judge unavailable: %s", type(exc).__name__)
+            return verdict
+        return _verdict([*verdict.signals, *judged])
 
     def _uncertain(self, verdict: EscalationVerdict) -> bool:
         learned = [s.score for s in verdict.signals if s.detector == "learned-score"]
