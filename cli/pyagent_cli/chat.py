@@ -1,6 +1,6 @@
 """``pyagent chat``: a conversation with the support system in the terminal.
 
-The same `ChatHandler` the server embeds, so history, tier hold, PII placeholders and
+The same `ChatHandler` the server embeds, so history, PII placeholders and
 escalations behave as they do over HTTP (and persist in the same store). After each
 reply a status line shows the route, tier, model and cost of the turn.
 """

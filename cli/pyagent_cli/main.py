@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         "--classification",
         choices=CLASSIFICATIONS,
         default="auto",
-        help="triage, routing and difficulty by LLM calls (default) or local embeddings",
+        help=CLASSIFICATION_HELP,
     )
     calibrate = commands.add_parser(
         "calibrate", help="choose the handoff threshold from tier-labelled traffic"
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         "--classification",
         choices=CLASSIFICATIONS,
         default="auto",
-        help="triage, routing and difficulty by LLM calls (default) or local embeddings",
+        help=CLASSIFICATION_HELP,
     )
     token = commands.add_parser(
         "token",

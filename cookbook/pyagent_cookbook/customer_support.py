@@ -388,7 +388,7 @@ class SupportSystem:
             classifiers).
         placeholders: The PII placeholder map (a private one by default); the chat
             handler passes one it can save and restore per conversation.
-        triager: The trained triage (the recipe's, trained once per process, by default).
+        triager: The trained triage (by default the recipe's, trained once per machine and cached).
     """
 
     def __init__(
