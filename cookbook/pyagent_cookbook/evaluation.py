@@ -22,11 +22,13 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pyagent_providers import Message, ModelRequest, Usage, UserError, count_message_tokens
 from pyagent_providers.pricing import cost_of
+from pyagent_router.escalation import reason_codes
 
 from .customer_support import RoutingDecision, SupportSystem, chat_handler
 from .data import load_examples
@@ -34,8 +36,8 @@ from .data import load_examples
 __all__ = ["EvalReport", "evaluate_conversations", "evaluate_tickets", "read_labelled"]
 
 SIGNALS = ("category", "priority", "assigned_team", "sentiment", "route")
-_TODAY_CALLS = 3  # the previous LLM triage: signals, route and difficulty, one call each
-_TODAY_MODEL = "openai:gpt-4o-mini"
+_PREVIOUS_CALLS = 3  # the previous LLM triage: signals, route and difficulty, one call each
+_PREVIOUS_MODEL = "openai:gpt-4o-mini"
 
 
 @dataclass(kw_only=True)
@@ -196,14 +198,16 @@ def _escalation_scores(
     pairs: Sequence[tuple[Mapping[str, Any], Sequence[str]]],
 ) -> dict[str, Any]:
     """Recall overall and per reason, precision, and the false escalations by id."""
-    needed = [(row, got) for row, got in pairs if _reasons(row)]
-    not_needed = [(row, got) for row, got in pairs if not _reasons(row)]
+    needed = [(row, got) for row, got in pairs if reason_codes(row.get("escalation_reason"))]
+    not_needed = [
+        (row, got) for row, got in pairs if not reason_codes(row.get("escalation_reason"))
+    ]
     caught = sum(1 for _, got in needed if got)
     false = [str(row.get("id", "")) for row, got in not_needed if got]
     missed = [str(row.get("id", "")) for row, got in needed if not got]
     per_reason: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "caught": 0})
     for row, got in needed:
-        for reason in _reasons(row):
+        for reason in reason_codes(row.get("escalation_reason")):
             per_reason[reason]["n"] += 1
             per_reason[reason]["caught"] += bool(got)
     for scores in per_reason.values():
@@ -219,12 +223,6 @@ def _escalation_scores(
         "missed_ids": missed,
         "false_ids": false,
     }
-
-
-def _reasons(row: Mapping[str, Any]) -> list[str]:
-    """The gold reason codes (a list, or one code written as a string)."""
-    value: Any = row.get("escalation_reason") or []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _pii_scores(pairs: Sequence[tuple[Mapping[str, Any], str]]) -> dict[str, Any]:
@@ -297,26 +295,29 @@ def _decision_cost(
     """Tokens and $ spent on decisions, against the previous all-LLM triage's estimate."""
     spent = sum((Decimal(d.cost_usd) for _, d in predictions), Decimal(0))
     tokens = sum(d.input_tokens for _, d in predictions)
-    today = sum((_today_cost(str(row["text"])) for row, _ in predictions), Decimal(0))
+    previous = sum((_previous_triage_cost(str(row["text"])) for row, _ in predictions), Decimal(0))
     n = max(len(predictions), 1)
     return {
         "classification": system.classification,
         "decision_input_tokens": tokens,
         "usd_per_1000": str(round(spent * 1000 / n, 4)),
-        "previous_llm_triage_usd_per_1000": str(round(today * 1000 / n, 4)),
+        "previous_llm_triage_usd_per_1000": str(round(previous * 1000 / n, 4)),
         "estimate": "prices from the table; offline the LLM is LocalModel priced as gpt-4o-mini",
     }
 
 
-def _today_cost(text: str) -> Decimal:
+def _previous_triage_cost(text: str) -> Decimal:
     """The previous design's triage: 3 calls, each carrying the 160 labelled tickets."""
-    request = ModelRequest(
-        messages=(Message.user(text),), system="Classify this ticket.", examples=load_examples()
-    )
-    tokens = count_message_tokens(
-        request.messages, _TODAY_MODEL, system=request.system_with_examples()
-    )
-    return _TODAY_CALLS * cost_of(Usage(input_tokens=tokens, output_tokens=30), _TODAY_MODEL)
+    tokens = _previous_system_tokens() + count_message_tokens([Message.user(text)], _PREVIOUS_MODEL)
+    return _PREVIOUS_CALLS * cost_of(Usage(input_tokens=tokens, output_tokens=30), _PREVIOUS_MODEL)
+
+
+@cache
+def _previous_system_tokens() -> int:
+    """The few-shot system prompt's tokens (the same for every message: counted once)."""
+    request = ModelRequest(messages=(), system="Classify this ticket.", examples=load_examples())
+    with_system = count_message_tokens([], _PREVIOUS_MODEL, system=request.system_with_examples())
+    return with_system - count_message_tokens([], _PREVIOUS_MODEL)
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:

@@ -196,6 +196,15 @@ class EmbeddingDifficultyEstimator:
         # embedding is CPU-bound; keep the event loop free for other conversations
         return await run_cpu_bound(self.rate, text)
 
+    def fit(self) -> EmbeddingDifficultyEstimator:
+        """Embed the examples and solve the regression now rather than on the first rating.
+
+        Returns:
+            This estimator (so a saved copy carries the fitted state).
+        """
+        self._fit()
+        return self
+
     def _fit(self) -> tuple[npt.NDArray[np.float32], _Ridge]:
         """Embed the examples and solve the ridge regression once (closed form)."""
         if self._vectors is None or self._model is None:

@@ -5,10 +5,19 @@ from .learned import LearnedDetector, sentence_pieces
 from .money import Amount, find_amounts
 from .policy import EscalationPolicy, ProfanityDetector
 from .rules import DEFAULT_RULES, KeywordRule, RefundLimit, Rule, RuleSet
-from .verdict import CustomerProfile, EscalationReason, EscalationVerdict, Signal, fold
+from .verdict import (
+    SCORE_ONLY,
+    CustomerProfile,
+    EscalationReason,
+    EscalationVerdict,
+    Signal,
+    fold,
+    reason_codes,
+)
 
 __all__ = [
     "DEFAULT_RULES",
+    "SCORE_ONLY",
     "JUDGE_INSTRUCTIONS",
     "Amount",
     "CustomerProfile",
@@ -25,5 +34,6 @@ __all__ = [
     "Signal",
     "find_amounts",
     "fold",
+    "reason_codes",
     "sentence_pieces",
 ]

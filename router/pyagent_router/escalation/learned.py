@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
 
 import numpy as np
 
@@ -31,7 +30,7 @@ from pyagent_providers.embeddings import Embedder, default_embedder
 from ..embedding_classifier import EmbeddingClassifier
 from ..features import message_features
 from ..ngrams import NgramModel
-from .verdict import EscalationReason, Signal
+from .verdict import SCORE_ONLY, EscalationReason, Signal, reason_codes
 
 __all__ = ["LearnedDetector", "sentence_pieces"]
 
@@ -77,7 +76,10 @@ class LearnedDetector:
         Raises:
             UserError: Fewer than 10 examples of either class.
         """
-        rows = [(e.text, _escalates(e), _reasons(e)) for e in examples]
+        rows = [
+            (e.text, _escalates(e), reason_codes(e.labels.get("escalation_reason")))
+            for e in examples
+        ]
         rows = [(t, y, r) for t, y, r in rows if y is not None]
         positives = sum(1 for _, y, _ in rows if y)
         if positives < 10 or len(rows) - positives < 10:
@@ -102,7 +104,7 @@ class LearnedDetector:
     def detect(self, text: str) -> list[Signal]:
         """A signal with the score, and the reason when the score reaches the threshold."""
         score = self.score([text])[0]
-        detector = self.name if score >= self.threshold else "learned-score"
+        detector = self.name if score >= self.threshold else SCORE_ONLY
         return [Signal(reason=self._reason(text), score=score, detector=detector)]
 
     def _reason(self, text: str) -> EscalationReason:
@@ -149,13 +151,6 @@ def _escalates(example: Example) -> bool | None:
         return bool(example.labels["escalation_reason"])
     route = example.labels.get("route", example.labels.get("tier"))
     return None if route is None else route == "human"
-
-
-def _reasons(example: Example) -> list[str]:
-    value: Any = example.labels.get("escalation_reason") or []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in cast(Sequence[Any], value)]
-    return [str(value)]
 
 
 def _threshold_for_false_positives(

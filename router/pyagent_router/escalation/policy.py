@@ -16,6 +16,7 @@ Its detectors are independent of the topic classifier, and any one of them escal
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from pyagent_providers.concurrency import run_cpu_bound
 from .judge import LLMJudge
 from .learned import LearnedDetector
 from .rules import RuleSet
-from .verdict import CustomerProfile, EscalationReason, EscalationVerdict, Signal
+from .verdict import SCORE_ONLY, CustomerProfile, EscalationReason, EscalationVerdict, Signal
 
 __all__ = ["EscalationPolicy", "ProfanityDetector"]
 
@@ -105,19 +106,13 @@ class EscalationPolicy:
 
     def with_keywords(self, keywords: Iterable[str]) -> EscalationPolicy:
         """A copy of this policy with a keyword list as one more rule source."""
-        policy = EscalationPolicy(
-            rules=self.rules.with_keywords(keywords),
-            learned=self.learned,
-            judge=self.judge,
-            profanity=False,
-            judge_band=self.judge_band,
-        )
-        policy.profanity = self.profanity
+        policy = copy.copy(self)
+        policy.rules = self.rules.with_keywords(keywords)
         return policy
 
     def with_judge(self, judge: LLMJudge | None) -> EscalationPolicy:
-        """This policy with another LLM judge (``None``: no judge)."""
-        policy = self.with_keywords(())
+        """A copy of this policy with another LLM judge (``None``: no judge)."""
+        policy = copy.copy(self)
         policy.judge = judge
         return policy
 
@@ -158,12 +153,12 @@ class EscalationPolicy:
         return _verdict([*verdict.signals, *judged])
 
     def _uncertain(self, verdict: EscalationVerdict) -> bool:
-        learned = [s.score for s in verdict.signals if s.detector == "learned-score"]
+        learned = [s.score for s in verdict.signals if s.detector == SCORE_ONLY]
         return bool(learned) and max(learned) >= self.judge_band
 
 
 def _verdict(signals: Sequence[Signal]) -> EscalationVerdict:
-    escalating = any(s.detector != "learned-score" for s in signals)
+    escalating = any(s.detector != SCORE_ONLY for s in signals)
     return EscalationVerdict(escalate=escalating, signals=tuple(signals))
 
 

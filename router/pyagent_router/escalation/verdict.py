@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
 from ..text import fold
 
-__all__ = ["CustomerProfile", "EscalationReason", "EscalationVerdict", "Signal", "fold"]
+__all__ = [
+    "SCORE_ONLY",
+    "CustomerProfile",
+    "EscalationReason",
+    "EscalationVerdict",
+    "Signal",
+    "fold",
+    "reason_codes",
+]
+
+# The `Signal.detector` of a score reported for audits that does not escalate (the learned
+# detector below its threshold).
+SCORE_ONLY = "learned-score"
 
 
 class EscalationReason(StrEnum):
@@ -80,7 +94,7 @@ class EscalationVerdict:
         if not self.escalate:
             return ()
         ranked = sorted(self.signals, key=lambda s: -s.score)
-        return tuple(dict.fromkeys(s.reason for s in ranked if s.detector != "learned-score"))
+        return tuple(dict.fromkeys(s.reason for s in ranked if s.detector != SCORE_ONLY))
 
     @property
     def score(self) -> float:
@@ -93,3 +107,14 @@ class EscalationVerdict:
             return ""
         detectors = sorted({s.detector for s in self.signals if s.reason in self.reasons})
         return f"{', '.join(self.reasons)} ({', '.join(detectors)})"
+
+
+def reason_codes(value: object) -> list[str]:
+    """Reason codes from a label: a list of codes, one code as a string, or nothing."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in cast(Sequence[object], value)]
+    return [str(value)]
