@@ -315,9 +315,12 @@ def _previous_triage_cost(text: str) -> Decimal:
 @cache
 def _previous_system_tokens() -> int:
     """The few-shot system prompt's tokens (the same for every message: counted once)."""
-    request = ModelRequest(messages=(), system="Classify this ticket.", examples=load_examples())
-    with_system = count_message_tokens([], _PREVIOUS_MODEL, system=request.system_with_examples())
-    return with_system - count_message_tokens([], _PREVIOUS_MODEL)
+    probe = (Message.user(""),)
+    request = ModelRequest(messages=probe, system="Classify this ticket.", examples=load_examples())
+    with_system = count_message_tokens(
+        probe, _PREVIOUS_MODEL, system=request.system_with_examples()
+    )
+    return with_system - count_message_tokens(probe, _PREVIOUS_MODEL)
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
