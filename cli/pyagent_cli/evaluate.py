@@ -53,10 +53,12 @@ def _text(report: EvalReport) -> str:
     if report.pii:
         lines.append(
             f"  PII            {report.pii['left_in_text']}/{report.pii['values']} values left "
-            f"({report.pii['share_left']})"
+            f"({report.pii['share_left']}), F2 {report.pii['f2']}"
         )
         for kind, scores in report.pii["per_type"].items():
-            lines.append(f"    {kind:<16} recall {scores['recall']} (n={scores['n']})")
+            lines.append(
+                f"    {kind:<16} recall {scores['recall']}  F2 {scores['f2']}  (n={scores['n']})"
+            )
     if report.cascade:
         lines.append(f"  cascade        {report.cascade}")
     if report.cost:

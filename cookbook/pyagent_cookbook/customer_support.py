@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pyagent_guardrails import GuardrailChain, LengthGuard, PIIGuard, PlaceholderMap
+from pyagent_guardrails import Finding, GuardrailChain, LengthGuard, PIIGuard, PlaceholderMap
 from pyagent_patterns import (
     Agent,
     BoundedExecution,
@@ -246,6 +246,7 @@ class RoutingDecision:
     online_model: str
     redacted_text: str
     pii_found: bool
+    pii_findings: tuple[Finding, ...]
     escalation_reason: str | None
     escalation_reasons: tuple[str, ...]
     confidence: Mapping[str, float]
@@ -551,6 +552,7 @@ class SupportSystem:
             online_model=self.models.smart_name if smart else self.models.fast_name,
             redacted_text=text,
             pii_found=check.pii_found,
+            pii_findings=tuple(f for f in check.findings if f.guard == "pii"),
             escalation_reason=", ".join(triage.escalation_reasons) or None,
             escalation_reasons=triage.escalation_reasons,
             confidence=dict(triage.confidence),

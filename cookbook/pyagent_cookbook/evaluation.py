@@ -107,7 +107,7 @@ async def evaluate_tickets(system: SupportSystem, rows: Sequence[Mapping[str, An
     report.escalation = _escalation_scores(
         [(row, decision.escalation_reasons) for row, decision in predictions]
     )
-    report.pii = _pii_scores([(row, decision.redacted_text) for row, decision in predictions])
+    report.pii = _pii_scores(predictions)
     report.tiers = _tier_confusion(pairs)
     report.cascade = _cascade_scores(predictions)
     report.cost = _decision_cost(system, predictions)
@@ -225,26 +225,72 @@ def _escalation_scores(
     }
 
 
-def _pii_scores(pairs: Sequence[tuple[Mapping[str, Any], str]]) -> dict[str, Any]:
-    """Per type: values labelled, values still readable in the redacted text, recall."""
+def _pii_scores(predictions: Sequence[tuple[Mapping[str, Any], RoutingDecision]]) -> dict[str, Any]:
+    """Per type: values labelled and left readable, recall, and type-aware F2 of the spans.
+
+    F2 weighs recall over precision (β = 2). A labelled value counts as found when a
+    finding of its type overlaps one of its occurrences in the text; a finding that
+    overlaps no labelled value of its type is a false positive (so a name redacted as a
+    location is a miss and a false positive, as in ``bench/pii.py``).
+    """
     total: Counter[str] = Counter()
     left: Counter[str] = Counter()
-    for row, redacted in pairs:
+    counts: dict[str, Counter[str]] = {"tp": Counter(), "fp": Counter(), "fn": Counter()}
+    for row, decision in predictions:
+        text = str(row.get("text", ""))
+        spans = row.get("pii", ())
+        gold = [(span["type"], where) for span in spans for where in _spans(text, span)]
         for span in row.get("pii", ()):
             total[span["type"]] += 1
-            left[span["type"]] += span["value"] in redacted
+            left[span["type"]] += span["value"] in decision.redacted_text
+        for kind, (start, end) in gold:
+            hit = any(
+                f.kind == kind and f.start < end and start < f.end for f in decision.pii_findings
+            )
+            counts["tp" if hit else "fn"][kind] += 1
+        for finding in decision.pii_findings:
+            if not any(
+                kind == finding.kind and finding.start < end and start < finding.end
+                for kind, (start, end) in gold
+            ):
+                counts["fp"][finding.kind] += 1
     if not total:
         return {}
     per_type = {
-        kind: {"n": n, "left": left[kind], "recall": round(1 - left[kind] / n, 3)}
+        kind: {
+            "n": n,
+            "left": left[kind],
+            "recall": round(1 - left[kind] / n, 3),
+            "f2": _f2(counts["tp"][kind], counts["fp"][kind], counts["fn"][kind]),
+        }
         for kind, n in sorted(total.items())
     }
     return {
         "values": sum(total.values()),
         "left_in_text": sum(left.values()),
         "share_left": round(sum(left.values()) / sum(total.values()), 4),
+        "f2": _f2(*(sum(counts[c].values()) for c in ("tp", "fp", "fn"))),
+        "false_positives": dict(sorted(counts["fp"].items())),
         "per_type": per_type,
     }
+
+
+def _spans(text: str, span: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """Every occurrence of a labelled value in the text."""
+    value = str(span["value"])
+    starts: list[int] = []
+    at = text.find(value)
+    while value and at >= 0:
+        starts.append(at)
+        at = text.find(value, at + len(value))
+    return [(start, start + len(value)) for start in starts]
+
+
+def _f2(tp: int, fp: int, fn: int) -> float | None:
+    """F-beta with beta = 2 from counts (None when nothing was labelled or found)."""
+    if not tp + fp + fn:
+        return None
+    return round(5 * tp / (5 * tp + 4 * fn + fp), 3)
 
 
 def _tier_confusion(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> dict[str, Any]:

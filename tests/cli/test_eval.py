@@ -39,6 +39,7 @@ def test_eval_tickets_reports_signals_escalation_and_pii(
     assert report["escalation"]["recall"] == 1.0 and report["escalation"]["false_escalations"] == 0
     assert report["escalation"]["per_reason"]["legal"]["caught"] == 1
     assert report["pii"]["share_left"] == 0.0
+    assert report["pii"]["per_type"]["EMAIL_ADDRESS"]["f2"] == 1.0
     assert set(report["signals"]) == {"category", "priority", "assigned_team", "sentiment", "route"}
     assert report["signals"]["route"]["confusion"]["human"]["human"] == 1
 
