@@ -39,7 +39,6 @@ from pyagent_providers import (
     OutputSchema,
     ProviderError,
     Usage,
-    cost_of_response,
 )
 from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
@@ -107,7 +106,6 @@ class TriageResult:
         confidence: Each signal's confidence (0-1).
         decided_by: Each signal's decider: ``local``, ``llm`` or ``policy`` (LABELS.md).
         usage: Tokens spent deciding (LLM cascade and judge only).
-        cost: What those tokens cost.
     """
 
     category: str
@@ -120,7 +118,11 @@ class TriageResult:
     confidence: Mapping[str, float] = field(default_factory=dict[str, float])
     decided_by: Mapping[str, str] = field(default_factory=dict[str, str])
     usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
+        return self.usage.cost
 
     @property
     def escalation_reasons(self) -> tuple[str, ...]:
@@ -260,20 +262,20 @@ class Triager:
         probabilities = await run_cpu_bound(self._local, context)
         labels = {signal: _best(row) for signal, row in probabilities.items()}
         decided_by = dict.fromkeys(labels, "local")
-        usage, cost = Usage(), Decimal(0)
+        usage = Usage()
         unsure = [
             s for s in CASCADE_SIGNALS if probabilities[s][labels[s]] < self.thresholds.get(s, 0.0)
         ]
         if self.llm is not None and unsure:
             try:
-                answer, usage, cost = await self._ask_llm(context)
+                answer, usage = await self._ask_llm(context)
             except ProviderError as exc:  # the local decisions stand; the turn goes on
                 logger.warning("triage LLM unavailable, deciding locally: %s", type(exc).__name__)
             else:
                 for signal in unsure:
                     labels[signal] = str(getattr(answer, signal))
                     decided_by[signal] = "llm"
-        return self._reconcile(context, probabilities, labels, escalation, decided_by, usage, cost)
+        return self._reconcile(context, probabilities, labels, escalation, decided_by, usage)
 
     def triage_sync(self, text: str, profile: CustomerProfile | None = None) -> TriageResult:
         """Local-only triage in this thread (evaluation and benchmarks)."""
@@ -281,9 +283,7 @@ class Triager:
         probabilities = self._local(text)
         labels = {signal: _best(row) for signal, row in probabilities.items()}
         decided_by = dict.fromkeys(labels, "local")
-        return self._reconcile(
-            text, probabilities, labels, escalation, decided_by, Usage(), Decimal(0)
-        )
+        return self._reconcile(text, probabilities, labels, escalation, decided_by, Usage())
 
     # -- internals -----------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ class Triager:
             for signal, classifier in self.classifiers.items()
         }  # fmt: skip
 
-    async def _ask_llm(self, text: str) -> tuple[_CascadeAnswer, Usage, Decimal]:
+    async def _ask_llm(self, text: str) -> tuple[_CascadeAnswer, Usage]:
         assert self.llm is not None
         query = self.embedder.embed([text])[0]
         order = np.argsort(self._example_vectors @ query)[::-1][: self.nearest]
@@ -316,8 +316,7 @@ class Triager:
         )
         with cost_labels(agent="triage-cascade"):
             response = await self.llm.complete(request)
-        cost, _ = cost_of_response(response)
-        return response.output, response.usage, cost
+        return response.output, response.usage
 
     def _reconcile(
         self,
@@ -327,7 +326,6 @@ class Triager:
         escalation: EscalationVerdict,
         decided_by: dict[str, str],
         usage: Usage,
-        cost: Decimal,
     ) -> TriageResult:
         """Apply the label policy (LABELS.md) to the classifiers' decisions."""
         reasons = set(escalation.reasons)
@@ -361,7 +359,6 @@ class Triager:
             confidence={s: round(row[_best(row)], 3) for s, row in probabilities.items()},
             decided_by=decided_by,
             usage=usage,
-            cost=cost,
         )
 
     def _difficulty(self, text: str, tier: Tier) -> int:

@@ -6,12 +6,12 @@ paths the seed uses (``pyagent_patterns.base``, ``.orchestration``, ``.advanced`
 """
 
 from .advanced import HumanDecision, HumanInTheLoop, ReAct, TalkerReasoner
-from .base import Agent, Message, Runnable, RunResult
+from .base import Agent, Message, Pattern, Runnable, RunResult
 from .chat import ChatEvent, ChatHandler, ChatReply, SQLiteConversationStore
 from .escalations import Escalation, EscalationQueue
 from .orchestration import Supervisor
 from .recovery import BoundedExecution
-from .tools import Tool
+from .tools import Tool, ToolResult, tool
 
 __all__ = [
     "Agent",
@@ -24,6 +24,7 @@ __all__ = [
     "HumanDecision",
     "HumanInTheLoop",
     "Message",
+    "Pattern",
     "ReAct",
     "SQLiteConversationStore",
     "RunResult",
@@ -31,4 +32,6 @@ __all__ = [
     "Supervisor",
     "TalkerReasoner",
     "Tool",
+    "ToolResult",
+    "tool",
 ]

@@ -9,6 +9,7 @@ the customer's tier); `RunResult.metadata` is where each pattern records what it
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,13 +31,19 @@ from pyagent_providers import (
     TextDelta,
     Usage,
     UserError,
-    cost_of_response,
+    infer_model,
 )
 from pyagent_router import cost_labels
 
-from .tools import Tool, as_tools
+from .tools import Tool, ToolResult, as_tools
 
-__all__ = ["Agent", "Costed", "Message", "RunResult", "Runnable", "as_messages", "cost_of_response"]
+ToolsArg = Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | Tool]
+OUT_OF_STEPS = (
+    "You have used all your tool calls. Answer now with what you found; say plainly what "
+    "you could not find out."
+)
+
+__all__ = ["Agent", "Costed", "Message", "Pattern", "RunResult", "Runnable", "as_messages"]
 
 MAX_INPUT_CHARS = 200_000  # a guard against runaway input; LengthGuard sets the real policy
 
@@ -50,8 +57,8 @@ class Costed(Protocol):
         ...
 
     @property
-    def cost(self) -> Decimal:
-        """What those tokens cost."""
+    def cost(self) -> Decimal | None:
+        """What those tokens cost (``None``: unknown)."""
         ...
 
 
@@ -63,27 +70,30 @@ class RunResult:
         output: The reply text, or the parsed structured output.
         metadata: What was decided on the way: ``route``, ``routed_model``, ``tier``,
             ``difficulty``, ``recovery_level``, ``escalated``, ``latency_s``, ...
-        usage: Tokens used by every model call of the run.
-        cost: Cost of those calls, from the pricing table and the usage the APIs returned.
+        usage: Tokens used by every model call of the run, and their cost.
         messages: The conversation including the final reply.
     """
 
     output: Any
     metadata: dict[str, Any] = field(default_factory=dict[str, Any])
     usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
     messages: tuple[Message, ...] = ()
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What the run's calls cost (``usage.cost``; ``None`` when a model has no price)."""
+        return self.usage.cost
 
     def with_metadata(self, **values: Any) -> Self:
         """A copy with `values` added to the metadata."""
         return replace(self, metadata={**self.metadata, **values})
 
     def after(self, *earlier: Costed) -> Self:
-        """A copy whose usage and cost also include `earlier` calls (e.g. a classifier)."""
-        usage, cost = self.usage, self.cost
+        """A copy whose usage (and so cost) also includes `earlier` calls (a classifier)."""
+        usage = self.usage
         for result in earlier:
-            usage, cost = usage + result.usage, cost + result.cost
-        return replace(self, usage=usage, cost=cost)
+            usage = usage + result.usage
+        return replace(self, usage=usage)
 
 
 @runtime_checkable
@@ -95,6 +105,30 @@ class Runnable(Protocol):
     ) -> RunResult:
         """Answer `input` (a message or a conversation)."""
         ...
+
+
+class Pattern:
+    """Base of the patterns: gives every `Runnable` a blocking `run_sync`."""
+
+    async def run(
+        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Answer `input` (a message or a conversation)."""
+        raise NotImplementedError
+
+    def run_sync(
+        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """`run` for scripts and notebooks without an event loop of their own.
+
+        Raises:
+            UserError: Called from inside a running event loop (``await run`` there).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run(input, context=context))
+        raise UserError("run_sync cannot run inside an event loop; use 'await pattern.run(...)'")
 
 
 def as_messages(input: str | Sequence[Message]) -> tuple[Message, ...]:
@@ -128,12 +162,13 @@ async def _stream_into(llm: LLM, request: ModelRequest, sink: StreamSink) -> Mod
     raise ProviderError("the stream ended without a final response", provider=llm.model_id)
 
 
-class Agent:
+class Agent(Pattern):
     """One model with a role: instructions, optional tools, optional structured output.
 
     Args:
         name: Name used in metadata and logs.
-        llm: The model (any `LLM`).
+        llm: The model: any `LLM`, or a ``"provider:model"`` id such as
+            ``"openai:gpt-4o-mini"`` (see `pyagent_providers.infer_model`).
         system_prompt: Instructions.
         tools: Callables (or a name → callable dict) the model may call.
         output_type: A pydantic model class or JSON-schema dict for structured output.
@@ -145,17 +180,17 @@ class Agent:
     def __init__(
         self,
         name: str,
-        llm: LLM,
+        llm: LLM | str,
         *,
         system_prompt: str = "",
-        tools: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | Tool] = (),
+        tools: ToolsArg = (),
         output_type: type[Any] | Mapping[str, Any] | None = None,
         examples: Iterable[Example] = (),
         settings: ModelSettings | None = None,
         max_tool_rounds: int = 5,
     ) -> None:
         self.name = name
-        self.llm = llm
+        self.llm = infer_model(llm) if isinstance(llm, str) else llm
         self.system_prompt = system_prompt
         self.tools = as_tools(tools)
         self.output_schema = OutputSchema.of(output_type) if output_type is not None else None
@@ -185,36 +220,39 @@ class Agent:
             settings=self.settings,
         )
 
+    def with_tools(self, tools: ToolsArg, *, max_tool_rounds: int | None = None) -> Agent:
+        """The same agent offering `tools` instead of its own (ReAct uses this)."""
+        clone = copy.copy(self)
+        clone.tools = as_tools(tools)
+        if max_tool_rounds is not None:
+            clone.max_tool_rounds = max_tool_rounds
+        return clone
+
     async def run(
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> RunResult:
-        """Answer `input`, running tool calls until the model answers (or rounds run out).
+        """Answer `input`, running tool calls until the model answers.
 
-        A plain-text reply (no output schema, no tools on offer) is streamed into the
-        run context's `StreamSink` (``context["stream_sink"]``) when there is one.
+        This is the one tool loop of the framework. After `max_tool_rounds` rounds the
+        model is told to answer with what it found and asked once more without tools, so
+        a run always ends with an answer. A plain-text reply (no output schema, no tools
+        on offer) is streamed into the run context's `StreamSink`
+        (``context["stream_sink"]``) when there is one.
         """
         started = time.perf_counter()
         sink = (context or {}).get(STREAM_SINK)
         conversation = list(as_messages(input))
-        usage, cost, unpriced = Usage(), Decimal(0), set[str]()
+        usage, unpriced = Usage(), set[str]()
+        trace: list[ToolResult] = []
         rounds = 0
         while True:
             offer_tools = rounds < self.max_tool_rounds
+            if rounds and not offer_tools:
+                conversation.append(Message.user(OUT_OF_STEPS))
             request = self.request(conversation, with_tools=offer_tools)
-            with cost_labels(agent=self.name):  # metered models record who spent what
-                # `is not None` first: isinstance against a Protocol costs ~10 us on 3.11
-                if (
-                    sink is not None
-                    and isinstance(sink, StreamSink)
-                    and not request.tools
-                    and not self.output_schema
-                ):
-                    response = await _stream_into(self.llm, request, sink)
-                else:
-                    response = await self.llm.complete(request)
-            call_cost, priced = cost_of_response(response)
-            usage, cost = usage + response.usage, cost + call_cost
-            if not priced:
+            response = await self._complete(request, sink)
+            usage += response.usage
+            if response.usage.cost is None:
                 unpriced.add(response.model_id)
             conversation.append(response.to_message())
             if not response.tool_calls or not offer_tools:
@@ -222,10 +260,17 @@ class Agent:
             rounds += 1
             for call in response.tool_calls:
                 tool = self.tools.get(call.name)
-                observation = (
-                    await tool.invoke(call) if tool else f"error: there is no tool {call.name!r}"
+                result = (
+                    await tool.invoke(call)
+                    if tool
+                    else ToolResult(
+                        name=call.name, content=f"error: there is no tool {call.name!r}", ok=False
+                    )
                 )
-                conversation.append(Message.tool(observation, tool_call_id=call.id, name=call.name))
+                trace.append(result)
+                conversation.append(
+                    Message.tool(result.content, tool_call_id=call.id, name=call.name)
+                )
         metadata: dict[str, Any] = {
             "agent": self.name,
             "routed_model": response.model_id,
@@ -233,12 +278,25 @@ class Agent:
         }
         if rounds:
             metadata["tool_rounds"] = rounds
+            metadata["tool_calls"] = [{"tool": r.name, "ok": r.ok} for r in trace]
+            metadata["max_steps_reached"] = not offer_tools
         if unpriced:
             metadata["unpriced_models"] = sorted(unpriced)
         return RunResult(
             output=response.output if self.output_schema is not None else response.text,
             metadata=metadata,
             usage=usage,
-            cost=cost,
             messages=tuple(conversation),
         )
+
+    async def _complete(self, request: ModelRequest, sink: Any) -> ModelResponse:
+        with cost_labels(agent=self.name):  # metered models record who spent what
+            # `is not None` first: isinstance against a Protocol costs ~10 us on 3.11
+            if (
+                sink is not None
+                and isinstance(sink, StreamSink)
+                and not request.tools
+                and not self.output_schema
+            ):
+                return await _stream_into(self.llm, request, sink)
+            return await self.llm.complete(request)

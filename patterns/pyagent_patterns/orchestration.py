@@ -12,7 +12,7 @@ from typing import Any
 from pyagent_providers import Example, Message, NoRouteError, Usage, UserError
 from pyagent_router import Classification, Classifier, LLMClassifier
 
-from .base import Runnable, RunResult, as_messages
+from .base import Pattern, Runnable, RunResult, as_messages
 
 __all__ = ["RouteChoice", "Supervisor"]
 
@@ -27,7 +27,6 @@ class RouteChoice:
         routed_by: ``override``, ``classifier`` or ``low_confidence_default``.
         classifier: Which classifier decided; ``None`` when the override did.
         usage: Tokens the classification used.
-        cost: What those tokens cost.
     """
 
     route: str
@@ -35,7 +34,11 @@ class RouteChoice:
     routed_by: str
     classifier: str | None = None
     usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
+        return self.usage.cost
 
     def as_metadata(self) -> dict[str, Any]:
         """The `RunResult.metadata` entries a Supervisor run records."""
@@ -47,7 +50,7 @@ class RouteChoice:
         }
 
 
-class Supervisor:
+class Supervisor(Pattern):
     """Routes each conversation to exactly one of `routes`.
 
     The classifier is either an agent, whose model then answers with structured output
@@ -140,7 +143,6 @@ class Supervisor:
             routed_by=routed_by,
             classifier=decision.classifier,
             usage=decision.usage,
-            cost=decision.cost,
         )
 
     async def run(

@@ -30,7 +30,7 @@ from pyagent_providers import (
     UserError,
 )
 
-from .base import Runnable, RunResult, as_messages
+from .base import Pattern, Runnable, RunResult, as_messages
 
 __all__ = ["BoundedExecution"]
 
@@ -42,7 +42,7 @@ LAST_RESORT = (
 )
 
 
-class BoundedExecution:
+class BoundedExecution(Pattern):
     """Run `pattern` with retries inside one deadline; fall back when it cannot answer.
 
     Args:

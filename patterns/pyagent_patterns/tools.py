@@ -1,22 +1,37 @@
-"""Typed Python callables as tools: their signatures and docstrings become JSON schemas."""
+"""Typed Python callables as tools: their signatures and docstrings become JSON schemas.
+
+``@tool`` (or a plain typed function passed in ``tools=``) describes a function; every
+parameter needs a type hint (an untyped one is an error, not silently a string). A tool's
+result goes back to the model as text: strings as they are, anything else (pydantic
+models, dataclasses, dicts, lists) as JSON.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast, get_type_hints
+from typing import Any, cast, get_type_hints, overload
 
 import pydantic
+import pydantic_core
 
 from pyagent_providers import ToolCall, ToolSpec, UserError
 
-__all__ = ["Tool", "as_tools"]
+__all__ = ["Tool", "ToolResult", "as_tools", "tool"]
 
 _ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What one tool call gave the model: the observation text and whether the call worked."""
+
+    name: str
+    content: str
+    ok: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +55,12 @@ class Tool:
         for parameter in inspect.signature(function).parameters.values():
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 raise UserError(f"tool {tool_name!r}: *args/**kwargs cannot be described")
-            annotation = hints.get(parameter.name, str)
+            if parameter.name not in hints:
+                raise UserError(
+                    f"tool {tool_name!r}: parameter {parameter.name!r} has no type hint; "
+                    "the model is told each parameter's type, so every one needs a hint"
+                )
+            annotation = hints[parameter.name]
             default = ... if parameter.default is parameter.empty else parameter.default
             fields[parameter.name] = (
                 annotation,
@@ -56,11 +76,15 @@ class Tool:
             arguments_model=model,
         )
 
-    async def invoke(self, call: ToolCall) -> str:
-        """Run the tool for `call`; its result (or error) as text for the model.
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function itself (a decorated function stays callable)."""
+        return self.function(*args, **kwargs)
 
-        A tool's exception is returned as an observation, not raised: the model can then
-        correct its arguments or answer without the tool.
+    async def invoke(self, call: ToolCall) -> ToolResult:
+        """Run the tool for `call`; its result (or error) as an observation for the model.
+
+        A tool's exception is returned as a failed observation, not raised: the model can
+        then correct its arguments or answer without the tool.
         """
         try:
             arguments = self.arguments_model.model_validate(dict(call.arguments))
@@ -68,7 +92,7 @@ class Tool:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
-            return f"error: invalid arguments for {self.name}: {problems}"
+            return self._failed(f"invalid arguments for {self.name}: {problems}")
         values = {key: getattr(arguments, key) for key in type(arguments).model_fields}
         try:
             if inspect.iscoroutinefunction(self.function):
@@ -76,8 +100,39 @@ class Tool:
             else:
                 result = await asyncio.to_thread(self.function, **values)
         except Exception as exc:  # a tool's failure is an observation for the model
-            return f"error: {self.name} failed: {type(exc).__name__}: {exc}"
-        return result if isinstance(result, str) else json.dumps(result, default=str)
+            return self._failed(f"{self.name} failed: {type(exc).__name__}: {exc}")
+        return ToolResult(name=self.name, content=as_observation(result), ok=True)
+
+    def _failed(self, why: str) -> ToolResult:
+        return ToolResult(name=self.name, content=f"error: {why}", ok=False)
+
+
+def as_observation(result: Any) -> str:
+    """A tool's return value as text for the model: a str as is, anything else as JSON."""
+    if isinstance(result, str):
+        return result
+    return pydantic_core.to_json(result, fallback=str).decode()
+
+
+@overload
+def tool(function: Callable[..., Any], /) -> Tool: ...
+@overload
+def tool(*, name: str | None = None) -> Callable[[Callable[..., Any]], Tool]: ...
+def tool(
+    function: Callable[..., Any] | None = None, /, *, name: str | None = None
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a typed function a `Tool`: ``@tool`` or ``@tool(name="lookup_order")``.
+
+    Raises:
+        UserError: A parameter has no type hint, or is ``*args``/``**kwargs``.
+    """
+    if function is not None:
+        return Tool.from_function(function, name)
+
+    def decorate(fn: Callable[..., Any]) -> Tool:
+        return Tool.from_function(fn, name)
+
+    return decorate
 
 
 def as_tools(

@@ -31,9 +31,9 @@ from .errors import (
     UserError,
 )
 from .llm import LLM, STREAM_SINK, StreamSink, complete_sync
-from .model_id import split_model_id
+from .model_id import infer_model, split_model_id
 from .output import OutputSchema
-from .pricing import ModelPrice, PricingTable, cost_of, cost_of_response, default_pricing
+from .pricing import ModelPrice, PricingTable, cost_of, default_pricing, priced
 from .resilience import RetryPolicy
 from .testing import FunctionModel, ScriptedModel
 from .tokens import count_message_tokens, count_tokens
@@ -103,10 +103,11 @@ __all__ = [
     "UserError",
     "complete_sync",
     "cost_of",
-    "cost_of_response",
     "count_message_tokens",
     "count_tokens",
     "default_pricing",
+    "infer_model",
+    "priced",
     "split_model_id",
 ]
 

@@ -27,6 +27,7 @@ from .errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
+from .pricing import priced
 from .resilience import RetryPolicy, call_with_retries, parse_retry_after, shared_throttler
 from .types import ModelRequest, ModelResponse, StreamEnd, StreamEvent
 
@@ -232,7 +233,7 @@ class SDKProvider(ABC, Generic[ClientT]):
             response.usage.output_tokens,
             response.usage.cached_input_tokens,
         )
-        return replace(response, latency_s=latency)
+        return priced(replace(response, latency_s=latency))
 
 
 class _DropRequestBodies(logging.Filter):

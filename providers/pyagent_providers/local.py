@@ -36,6 +36,7 @@ import numpy as np
 from .concurrency import run_cpu_bound
 from .embeddings import Embedder, Vectors, default_embedder
 from .output import OutputSchema
+from .pricing import priced
 from .similarity import LabelDecision, knn_regress, label_by_description, label_by_examples
 from .tokens import count_message_tokens, count_tokens
 from .types import (
@@ -205,14 +206,16 @@ class LocalModel:
             ),
             output_tokens=count_tokens(text, "openai:gpt-4o-mini") + 15 * len(calls),
         )
-        return ModelResponse(
-            text=text,
-            output=output,
-            tool_calls=calls,
-            usage=usage,
-            model=self.model,
-            provider=self.provider,
-            finish_reason="tool_calls" if calls else "stop",
+        return priced(
+            ModelResponse(
+                text=text,
+                output=output,
+                tool_calls=calls,
+                usage=usage,
+                model=self.model,
+                provider=self.provider,
+                finish_reason="tool_calls" if calls else "stop",
+            )
         )
 
     # -- structured output ---------------------------------------------------------------

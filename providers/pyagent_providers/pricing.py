@@ -25,7 +25,7 @@ from .errors import ConfigurationError
 from .model_id import split_model_id
 from .types import ModelResponse, Usage
 
-__all__ = ["ModelPrice", "PricingTable", "cost_of", "cost_of_response", "default_pricing"]
+__all__ = ["ModelPrice", "PricingTable", "cost_of", "default_pricing", "priced"]
 
 _PER_TOKEN = Decimal(1_000_000)
 _SNAPSHOT_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
@@ -160,13 +160,27 @@ def default_pricing() -> PricingTable:
     return PricingTable.from_dict(tomllib.loads(text))
 
 
-def cost_of_response(response: ModelResponse) -> tuple[Decimal, bool]:
-    """Cost of one response from its reported usage, and whether its model has a price.
+def priced(
+    response: ModelResponse, *, as_model: str | None = None, table: PricingTable | None = None
+) -> ModelResponse:
+    """`response` with its usage's cost set from the pricing table.
 
-    Models the table does not know (test doubles, the local model) cost zero.
+    Args:
+        response: A model's answer.
+        as_model: Price its token counts as this model instead (a stand-in such as the
+            offline `LocalModel` priced as gpt-4o-mini): the cost is marked estimated.
+        table: The price table (the shipped one by default).
+
+    A model the table does not know gets ``cost=None``: unknown, not free.
     """
-    price = default_pricing().find(response.model_id)
-    return (price.cost(response.usage), True) if price else (Decimal(0), False)
+    model_id = as_model or response.model_id
+    price = (table or default_pricing()).find(model_id)
+    usage = replace(
+        response.usage,
+        cost=price.cost(response.usage) if price else None,
+        cost_estimated=as_model is not None and as_model != response.model_id,
+    )
+    return replace(response, usage=usage)
 
 
 def cost_of(usage: Usage, model_id: str, *, table: PricingTable | None = None) -> Decimal:

@@ -26,6 +26,7 @@ from typing import Any, TypeAlias
 import pydantic
 
 from .errors import PyAgentError
+from .pricing import priced
 from .tokens import count_message_tokens, count_tokens
 from .types import ModelRequest, ModelResponse, StreamEnd, StreamEvent, TextDelta, ToolCall, Usage
 
@@ -81,7 +82,7 @@ class _TestModel:
         if isinstance(item, BaseException):
             raise item
         if isinstance(item, ModelResponse):
-            return item
+            return priced(item)  # as a provider prices what its API returned
         text, output, calls = "", None, ()
         if isinstance(item, ToolCall):
             calls = (item,)
@@ -100,14 +101,16 @@ class _TestModel:
             ),
             output_tokens=count_tokens(text, self.model_id) + 10 * len(calls),
         )
-        return ModelResponse(
-            text=text,
-            output=output,
-            tool_calls=calls,
-            usage=usage,
-            model=self.model,
-            provider="test",
-            finish_reason="tool_calls" if calls else "stop",
+        return priced(
+            ModelResponse(
+                text=text,
+                output=output,
+                tool_calls=calls,
+                usage=usage,
+                model=self.model,
+                provider="test",
+                finish_reason="tool_calls" if calls else "stop",
+            )
         )
 
 

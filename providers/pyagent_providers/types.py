@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
+from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from .errors import UserError
@@ -213,7 +214,10 @@ class ModelRequest:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Usage:
-    """Token usage as the API reported it.
+    """Token usage as the API reported it, and what it cost: the one cost every surface reads.
+
+    Providers price each response from the pricing table (`pyagent_providers.priced`); a
+    sum of usages sums their costs once. Unknown is never passed off as free.
 
     Attributes:
         input_tokens: All prompt tokens, including those read from or written to a cache.
@@ -221,7 +225,9 @@ class Usage:
         cached_input_tokens: Prompt tokens served from the provider's prompt cache.
         cache_write_tokens: Prompt tokens written to the cache (Anthropic bills these higher).
         reasoning_tokens: Hidden reasoning tokens (already counted in `output_tokens`).
-
+        cost: What these tokens cost in USD; ``None`` when a model in the sum has no price.
+        cost_estimated: The cost prices a stand-in's token counts as another model (the
+            offline `LocalModel` priced as gpt-4o-mini), so it is an estimate.
     """
 
     input_tokens: int = 0
@@ -229,6 +235,8 @@ class Usage:
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cost: Decimal | None = Decimal(0)
+    cost_estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -242,6 +250,8 @@ class Usage:
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cost=None if self.cost is None or other.cost is None else self.cost + other.cost,
+            cost_estimated=self.cost_estimated or other.cost_estimated,
         )
 
 

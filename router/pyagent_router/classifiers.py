@@ -21,7 +21,6 @@ from pyagent_providers import (
     OutputSchema,
     Usage,
     UserError,
-    cost_of_response,
 )
 
 from .tracking import cost_labels
@@ -40,7 +39,6 @@ class Classification:
         best: The best-scoring label even when abstaining (for reports).
         classifier: Which classifier decided (e.g. ``"embedding:all-MiniLM-L6-v2"``).
         usage: Tokens used (zero for local classifiers).
-        cost: What those tokens cost.
     """
 
     label: str | None
@@ -49,7 +47,11 @@ class Classification:
     probabilities: Mapping[str, float] = field(default_factory=dict[str, float])
     classifier: str = ""
     usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
+        return self.usage.cost
 
     @property
     def abstained(self) -> bool:
@@ -158,14 +160,12 @@ class LLMClassifier:
                 field=self.label_key,
             )
         confidence = float(output["confidence"])
-        cost, _ = cost_of_response(response)
         return Classification(
             label=None if confidence < self.abstain_below else label,
             confidence=confidence,
             best=label,
             classifier=f"llm:{response.model_id}",
             usage=response.usage,
-            cost=cost,
         )
 
 

@@ -24,7 +24,6 @@ from pyagent_providers import (
     OutputSchema,
     Usage,
     UserError,
-    cost_of_response,
 )
 from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
@@ -59,7 +58,6 @@ class DifficultyEstimate:
         confidence: How far the estimator trusts its rating (0-1); ``None`` when it cannot
             say. For k-NN it is the nearest examples' mean cosine similarity.
         usage: Tokens used.
-        cost: What those tokens cost.
     """
 
     difficulty: int
@@ -67,7 +65,11 @@ class DifficultyEstimate:
     estimator: str = ""
     confidence: float | None = None
     usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
+        return self.usage.cost
 
 
 @runtime_checkable
@@ -124,13 +126,11 @@ class LLMDifficultyEstimator:
         with cost_labels(agent="difficulty"):
             response = await self.llm.complete(request)
         rating: _Rating = response.output
-        cost, _ = cost_of_response(response)
         return DifficultyEstimate(
             difficulty=rating.difficulty,
             reason=rating.reason,
             estimator=f"llm:{response.model_id}",
             usage=response.usage,
-            cost=cost,
         )
 
 
@@ -280,5 +280,4 @@ class CombinedDifficultyEstimator:
             second,
             reason=f"{second.reason} ({first.estimator} was unsure: {unsure})".lstrip(),
             usage=first.usage + second.usage,
-            cost=first.cost + second.cost,
         )

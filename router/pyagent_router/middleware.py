@@ -39,7 +39,7 @@ from pyagent_providers import (
 from .budget import Budget, estimate_call_cost
 from .difficulty import DifficultyEstimator
 from .registry import ModelRegistry, RegisteredModel
-from .tracking import CostTracker, MeteredLLM, collect_calls, cost_labels
+from .tracking import CostTracker, MeteredLLM, cost_labels
 
 __all__ = ["RoutableAgent", "RoutedAgent", "RouterMiddleware"]
 
@@ -250,6 +250,19 @@ class RoutedAgent:
     def __repr__(self) -> str:
         return f"RoutedAgent({self.agent!r}, tier={self.tier!r})"
 
+    def with_tools(self, tools: Any, *, max_tool_rounds: int | None = None) -> RoutedAgent:
+        """The wrapped agent offering `tools` (as ``ReAct`` asks), still routed here.
+
+        Raises:
+            UserError: The wrapped agent cannot take tools.
+        """
+        with_tools = getattr(self.agent, "with_tools", None)
+        if with_tools is None:
+            raise UserError(f"{self.agent!r} cannot be given tools")
+        return RoutedAgent(
+            with_tools(tools, max_tool_rounds=max_tool_rounds), self.router, tier=self.tier
+        )
+
     async def run(
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> Any:
@@ -280,10 +293,7 @@ class RoutedAgent:
                 continue
             labels = {"agent": self.agent.name, "tier": tier, "route": context.get("route")}
             try:
-                with (
-                    cost_labels(conversation_id=conversation_id, **labels),
-                    collect_calls() as calls,
-                ):
+                with cost_labels(conversation_id=conversation_id, **labels):
                     result = await self.agent.with_llm(router.metered(entry)).run(
                         messages, context=context
                     )
@@ -301,8 +311,8 @@ class RoutedAgent:
                 tier=tier,
                 route_reason="; ".join([reason, *(f"fallback: {s}" for s in skipped)]),
                 estimated_cost_usd=str(estimate),
-                cost_usd=str(sum((c.cost for c in calls), Decimal(0))),
-                cost_estimated=any(c.estimated for c in calls),
+                cost_usd=str(result.usage.cost),
+                cost_estimated=result.usage.cost_estimated,
             )
         if last_error is not None:
             raise last_error

@@ -35,6 +35,7 @@ from pyagent_providers import (
     StreamEvent,
     Usage,
     default_pricing,
+    priced,
 )
 
 __all__ = [
@@ -110,8 +111,16 @@ class CallRecord:
     conversation_id: str | None
     query: str | None
     usage: Usage
-    cost: Decimal
-    estimated: bool
+
+    @property
+    def cost(self) -> Decimal:
+        """What the call cost (zero when its model has no price)."""
+        return self.usage.cost or Decimal(0)
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the cost prices a stand-in's tokens as another model."""
+        return self.usage.cost_estimated
 
 
 class CostTracker:
@@ -266,44 +275,36 @@ class MeteredLLM:
         return str(getattr(self.inner, "model", self.inner.model_id))
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        """Answer with the inner model and record the call."""
-        response = await self.inner.complete(request)
-        self._record(response)
-        return response
+        """Answer with the inner model; record the call and return it priced as recorded."""
+        return self._record(await self.inner.complete(request))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Stream from the inner model; the call is recorded when the stream ends."""
         async for event in self.inner.stream(request):
-            if isinstance(event, StreamEnd):
-                self._record(event.response)
-            yield event
+            yield StreamEnd(self._record(event.response)) if isinstance(event, StreamEnd) else event
 
-    def cost_of(self, response: ModelResponse) -> tuple[Decimal, str, bool]:
-        """Cost of `response`, the model id it was priced as, and whether it is estimated."""
-        priced_as = self.priced_as or response.model_id
-        price = self.tracker.price_of(priced_as)
-        estimated = self.priced_as is not None and self.priced_as != response.model_id
-        return (price.cost(response.usage) if price else Decimal(0)), priced_as, estimated
+    def _record(self, response: ModelResponse) -> ModelResponse:
+        """Price `response` (as `priced_as` for a stand-in), record it, and return it.
 
-    def _record(self, response: ModelResponse) -> None:
-        cost, priced_as, estimated = self.cost_of(response)
+        The caller gets the response with the recorded cost: both see one number.
+        """
+        response = priced(response, as_model=self.priced_as, table=self.tracker.pricing)
         labels = current_labels()
         record = CallRecord(
             at=datetime.now(UTC),
             model=response.model_id,
-            priced_as=priced_as,
+            priced_as=self.priced_as or response.model_id,
             tier=self.tier or labels.get("tier"),
             agent=labels.get("agent"),
             route=labels.get("route"),
             conversation_id=labels.get("conversation_id"),
             query=labels.get("query"),
             usage=response.usage,
-            cost=cost,
-            estimated=estimated,
         )
         self.tracker.record(record)
         for calls in _COLLECTORS.get():
             calls.append(record)
+        return response
 
 
 # The columns calls can be filtered and grouped by.
@@ -335,7 +336,11 @@ def _record(row: tuple[Any, ...]) -> CallRecord:
         route=route,
         conversation_id=conversation,
         query=query,
-        usage=Usage(input_tokens=tin, output_tokens=tout, cached_input_tokens=tcached),
-        cost=Decimal(cost),
-        estimated=bool(est),
+        usage=Usage(
+            input_tokens=tin,
+            output_tokens=tout,
+            cached_input_tokens=tcached,
+            cost=Decimal(cost),
+            cost_estimated=bool(est),
+        ),
     )

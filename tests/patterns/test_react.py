@@ -37,7 +37,7 @@ async def test_sync_and_async_tools_round_trip() -> None:
     )
     result = await react.run("webhooks broken and where is ORD-1?")
     assert result.output == (
-        'Final: 3 articles about webhooks | {"order": "ORD-1", "status": "shipped"}'
+        'Final: 3 articles about webhooks | {"order":"ORD-1","status":"shipped"}'
     )
     assert result.metadata["steps"] == 2 and result.metadata["max_steps_reached"] is False
     schema = llm.calls[0].tools[0].parameters

@@ -148,8 +148,7 @@ async def test_any_classifier_routes_and_is_named_in_the_metadata() -> None:
             confidence=0.8,
             best="technical",
             classifier="embedding:all-MiniLM-L6-v2",
-            usage=Usage(input_tokens=7),
-            cost=Decimal("0.01"),
+            usage=Usage(input_tokens=7, cost=Decimal("0.01")),
         )
     )
     sup, routes = with_classifier(stub)

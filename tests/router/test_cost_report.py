@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,10 +14,10 @@ MINI, SONNET = "openai:gpt-4o-mini", "anthropic:claude-sonnet-4"
 
 def _call(priced_as: str, tokens_in: int, tokens_out: int, agent: str = "bot") -> CallRecord:
     usage = Usage(input_tokens=tokens_in, output_tokens=tokens_out)
+    usage = replace(usage, cost=cost_of(usage, priced_as), cost_estimated=True)
     return CallRecord(
         at=datetime.now(UTC), model="local:all-MiniLM-L6-v2", priced_as=priced_as, tier=None,
         agent=agent, route=None, conversation_id=None, query=None, usage=usage,
-        cost=cost_of(usage, priced_as), estimated=True,
     )  # fmt: skip
 
 

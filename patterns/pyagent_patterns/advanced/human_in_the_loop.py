@@ -26,7 +26,7 @@ from typing import Any
 from pyagent_providers import STREAM_SINK, Message
 from pyagent_router.escalation import EscalationPolicy, EscalationVerdict, KeywordRule
 
-from ..base import Runnable, RunResult, as_messages
+from ..base import Pattern, Runnable, RunResult, as_messages
 from ..escalations import EscalationQueue, Priority
 
 __all__ = ["HumanDecision", "HumanInTheLoop"]
@@ -55,7 +55,7 @@ class HumanDecision:
 ReviewFn = Callable[[str, dict[str, Any]], HumanDecision | Awaitable[HumanDecision]]
 
 
-class HumanInTheLoop:
+class HumanInTheLoop(Pattern):
     """Escalates risky conversations to a person through a durable queue.
 
     Args:
@@ -168,7 +168,6 @@ class HumanInTheLoop:
             output=reply or holding,
             metadata=metadata,
             usage=result.usage,
-            cost=result.cost,
             messages=(*messages, Message.assistant(reply or holding)),
         )
 

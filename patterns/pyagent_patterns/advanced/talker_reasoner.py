@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pyagent_providers import Message, UserError
 from pyagent_router import DifficultyEstimate, DifficultyEstimator, LLMDifficultyEstimator
 
-from ..base import Runnable, RunResult, as_messages
+from ..base import Pattern, Runnable, RunResult, as_messages
 
 __all__ = ["TalkerReasoner", "TierChoice"]
 
@@ -23,7 +23,7 @@ class TierChoice:
     reason: str
 
 
-class TalkerReasoner:
+class TalkerReasoner(Pattern):
     """Two tiers: the talker answers below `handoff_threshold`, the reasoner at or above.
 
     A difficulty estimate from 1 to 10 decides. A multi-turn caller (the `ChatHandler`)

@@ -151,8 +151,12 @@ class ChatReply:
     escalated: bool = False
     ticket_id: str | None = None
     usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
     duplicate: bool = False
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
+        return self.usage.cost
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -475,7 +479,6 @@ class ChatHandler:
             escalated=escalated,
             ticket_id=meta.get("ticket_id"),
             usage=result.usage,
-            cost=result.cost,
         )
 
     async def _history(self, conversation: Conversation) -> list[Message]:
