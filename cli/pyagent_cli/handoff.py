@@ -43,7 +43,7 @@ async def queue_command(
     person = agent or getpass.getuser()
     people = desk(store)
     if action == "list":
-        waiting = [c.as_dict(with_messages=False) for c in people.queue()]
+        waiting = [c.as_dict(with_messages=False) for c in await people.queue()]
         if as_json:
             writer.write(json.dumps(waiting, indent=2) + "\n")
             return 0
@@ -56,7 +56,7 @@ async def queue_command(
     if conversation_id is None:
         raise UserError(f"queue {action} needs a conversation id")
     if action == "show":
-        conversation = owned_conversation(people.store, conversation_id, None)
+        conversation = await owned_conversation(people.store, conversation_id, None)
         if as_json:
             writer.write(json.dumps(conversation.as_dict(), indent=2) + "\n")
             return 0
@@ -65,14 +65,14 @@ async def queue_command(
             writer.write(f"[{message.seq}] {who}: {message.content}\n")
         return 0
     if action == "claim":
-        conversation = people.claim(conversation_id, person)
+        conversation = await people.claim(conversation_id, person)
     elif action == "reply":
         if not text:
             raise UserError("queue reply needs the reply text")
         await people.reply(conversation_id, person, text)
-        conversation = people.store.get(conversation_id)
+        conversation = await owned_conversation(people.store, conversation_id, None)
     else:  # hand-back
-        conversation = people.hand_back(conversation_id, person)
+        conversation = await people.hand_back(conversation_id, person)
     state = conversation.state if conversation else "-"
     writer.write(f"{conversation_id}: {action} done by {person}; state {state}\n")
     return 0

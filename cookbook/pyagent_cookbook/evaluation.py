@@ -142,8 +142,8 @@ async def evaluate_conversations(
                 pairs.append((labelled, predicted))
                 escalations.append((labelled, ("escalated",) if reply.escalated else ()))
                 if reply.escalated:  # the person deals with it and hands the conversation back
-                    handler.claim(conversation_id, "eval-agent")
-                    handler.hand_back(conversation_id, "eval-agent")
+                    await handler.claim(conversation_id, "eval-agent")
+                    await handler.hand_back(conversation_id, "eval-agent")
     report = EvalReport(kind="conversations", items=len(rows))
     report.signals = {"route": _signal_scores(pairs, "route")}
     report.escalation = _escalation_scores(escalations)

@@ -27,6 +27,7 @@ from .errors import (
     ProviderTimeoutError,
     PyAgentError,
     RateLimitError,
+    StoreUnavailable,
     TooManyRequests,
     UserError,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "StreamEvent",
     "StreamSink",
     "TextDelta",
+    "StoreUnavailable",
     "TooManyRequests",
     "ToolCall",
     "ToolSpec",

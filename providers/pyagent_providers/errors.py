@@ -44,6 +44,7 @@ __all__ = [
     "ProviderTimeoutError",
     "PyAgentError",
     "RateLimitError",
+    "StoreUnavailable",
     "TooManyRequests",
     "UserError",
 ]
@@ -174,6 +175,20 @@ class TooManyRequests(UserError):
     """
 
     def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(PyAgentError):
+    """The database is locked by another process or restarting: retry shortly.
+
+    Nothing the request asked for was half done: the write it needed was rolled back.
+
+    Attributes:
+        retry_after: Seconds after which a retry is likely to succeed.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

@@ -60,7 +60,7 @@ async def test_turns_build_one_conversation_that_survives_a_restart(tmp_path: Pa
     restarted = handler(tmp_path)  # a new process: a new handler on the same file
     two = await restarted.reply("c1", "It shows two seats", "m2", user_id="u1")
     assert two.reply == "re: It shows two seats (3 messages)"
-    history = [(m.author, m.content) for m in restarted.conversation("c1").messages]
+    history = [(m.author, m.content) for m in (await restarted.conversation("c1")).messages]
     assert history == [
         ("customer", "My invoice is wrong"),
         ("bot", one.reply),
@@ -78,7 +78,7 @@ async def test_a_redelivered_message_id_gets_the_stored_reply(tmp_path: Path) ->
     assert len(model.calls) == 1
     assert {first.duplicate, again.duplicate} == {False, True}
     assert first.reply == again.reply
-    assert [m.author for m in chat.conversation("c1").messages] == ["customer", "bot"]
+    assert [m.author for m in (await chat.conversation("c1")).messages] == ["customer", "bot"]
 
 
 async def test_a_message_stored_but_never_answered_is_answered_on_redelivery(
@@ -90,7 +90,7 @@ async def test_a_message_stored_but_never_answered_is_answered_on_redelivery(
         await chat.reply("c1", "where is my refund?", "m1")
     reply = await chat.reply("c1", "where is my refund?", "m1")
     assert reply.reply == "answered now" and not reply.duplicate
-    assert [m.author for m in chat.conversation("c1").messages] == ["customer", "bot"]
+    assert [m.author for m in (await chat.conversation("c1")).messages] == ["customer", "bot"]
 
 
 async def test_a_hundred_concurrent_conversations_get_their_own_replies(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ async def test_a_hundred_concurrent_conversations_get_their_own_replies(tmp_path
 async def test_messages_to_one_conversation_are_serialised(tmp_path: Path) -> None:
     chat = handler(tmp_path, Agent("bot", FunctionModel(echo, delay=0.02)))
     await asyncio.gather(*(chat.reply("c1", f"part {i}", f"m{i}") for i in range(5)))
-    messages = chat.conversation("c1").messages
+    messages = (await chat.conversation("c1")).messages
     # every bot reply answers the customer message just before it, having seen all before
     for customer, bot in zip(messages[::2], messages[1::2], strict=True):
         assert bot.in_reply_to == customer.message_id
@@ -137,7 +137,7 @@ async def test_a_hard_conversation_holds_the_smart_tier_until_it_gets_easy(
     assert follow_up.tier == "smart"
     assert follow_up.tier_reason == "held on smart: difficulty 4 >= release level 3"
     assert (thanks.tier, thanks.tier_reason) == ("fast", "difficulty 2 < 5")
-    assert chat.conversation("c1").tier == "fast"
+    assert (await chat.conversation("c1")).tier == "fast"
 
 
 async def test_without_a_hold_each_turn_chooses_afresh(tmp_path: Path) -> None:
@@ -158,7 +158,7 @@ async def test_older_turns_are_summarised_once_and_the_summary_is_stored(
     )
     for i in range(6):
         await chat.reply("c1", f"message {i} " + "detail " * 10)
-    conversation = chat.conversation("c1")
+    conversation = await chat.conversation("c1")
     assert conversation.summary == "SUMMARY of the early turns"
     assert 0 < conversation.summary_upto < conversation.messages[-1].seq
     calls_so_far = len(summarizer.calls)
@@ -177,7 +177,7 @@ async def test_without_a_summarizer_older_turns_are_trimmed(tmp_path: Path) -> N
     for i in range(5):
         await chat.reply("c1", f"message {i} " + "detail " * 10)
     assert not any("message 0" in m.content for m in model.calls[-1].messages)
-    assert len(chat.conversation("c1").messages) == 10  # history itself is kept whole
+    assert len((await chat.conversation("c1")).messages) == 10  # history itself is kept whole
 
 
 def pii_handler(tmp_path: Path) -> ChatHandler:
@@ -197,7 +197,9 @@ async def test_personal_data_keeps_its_placeholder_across_turns_and_restarts(
     await first.reply("c1", "Also cc ops@example.org please", "m2")
     again = pii_handler(tmp_path)  # restart: a new map, the same store secret
     await again.reply("c1", "Any news for sarah.connor@example.com?", "m3")
-    customer = [m.content for m in again.conversation("c1").messages if m.author == "customer"]
+    customer = [
+        m.content for m in (await again.conversation("c1")).messages if m.author == "customer"
+    ]
     assert customer == [
         "I'm <PERSON_1>, <EMAIL_ADDRESS_1>",
         "Also cc <EMAIL_ADDRESS_2> please",
@@ -238,22 +240,22 @@ async def test_an_escalated_conversation_waits_for_a_person_who_can_hand_it_back
     chat = handler(tmp_path, system)
     escalated = await chat.reply("c1", "I'm calling my lawyer", "m1", user_id="u1")
     assert escalated.escalated and escalated.state == "waiting_for_human"
-    assert escalated.ticket_id and [c.id for c in chat.queue()] == ["c1"]
+    assert escalated.ticket_id and [c.id for c in (await chat.queue())] == ["c1"]
 
     calls = len(model.calls)
     waiting = await chat.reply("c1", "Hello? Anyone?", "m2", user_id="u1")
     assert len(model.calls) == calls  # no bot answer while a person has the case
     assert escalated.ticket_id in waiting.reply and waiting.state == "waiting_for_human"
 
-    assert chat.claim("c1", "alice").state == "with_human"
+    assert (await chat.claim("c1", "alice")).state == "with_human"
     with pytest.raises(ConflictError, match="alice"):
-        chat.claim("c1", "bob")
+        await chat.claim("c1", "bob")
     await chat.human_reply("c1", "alice", "Hi, I'm Alice from billing; I'll sort this out.")
-    messages = chat.conversation("c1", user_id="u1").messages
+    messages = (await chat.conversation("c1", user_id="u1")).messages
     assert [m.author for m in messages] == ["customer", "bot", "customer", "notice", "human"]
     assert messages[-1].name == "alice" and "Alice from billing" in messages[-1].content
 
-    assert chat.hand_back("c1", "alice").state == "bot"
+    assert (await chat.hand_back("c1", "alice")).state == "bot"
     back = await chat.reply("c1", "Thanks, all good now", "m3", user_id="u1")
     assert back.state == "bot" and back.reply.startswith("re: Thanks, all good now")
     with pytest.raises(ConflictError):
@@ -271,7 +273,7 @@ async def test_rate_limits_per_conversation_and_per_user(tmp_path: Path) -> None
     await chat.reply("c2", "other conversation", user_id="u1")
     with pytest.raises(TooManyRequests, match="user"):
         await chat.reply("c3", "and another", user_id="u1")
-    assert len(chat.conversation("c1").messages) == 4  # the refused message was not stored
+    assert len((await chat.conversation("c1")).messages) == 4  # the refused message was not stored
 
 
 @pytest.mark.parametrize(
@@ -293,7 +295,7 @@ async def test_bad_input_is_refused_and_changes_nothing(
     await chat.reply("c1", "first", "m0")
     with pytest.raises(UserError, match=error):
         await chat.reply(conversation_id, text, message_id)
-    assert len(chat.conversation("c1").messages) == 2
+    assert len((await chat.conversation("c1")).messages) == 2
 
 
 async def test_another_users_conversation_is_out_of_bounds(tmp_path: Path) -> None:
@@ -302,8 +304,8 @@ async def test_another_users_conversation_is_out_of_bounds(tmp_path: Path) -> No
     with pytest.raises(AccessDenied):
         await chat.reply("c1", "let me in", user_id="u2")
     with pytest.raises(AccessDenied):
-        chat.conversation("c1", user_id="u2")
-    assert len(chat.conversation("c1").messages) == 2
+        await chat.conversation("c1", user_id="u2")
+    assert len((await chat.conversation("c1")).messages) == 2
 
 
 class DropsMidStream:
@@ -370,4 +372,4 @@ async def test_a_refused_first_message_opens_no_conversation(tmp_path: Path) -> 
         await chat.reply("c3", "over the limit", user_id="u1")
     for never_opened in ("c1", "c3"):
         with pytest.raises(NotFoundError):
-            chat.conversation(never_opened)
+            await chat.conversation(never_opened)

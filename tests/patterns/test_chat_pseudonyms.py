@@ -103,12 +103,12 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
     await handler.reply(JANE, "Hello? Anyone?", user_id=JANE)
 
     # people address it by the stored id the queue shows, or by the customer's id
-    (queued,) = handler.queue()
+    (queued,) = await handler.queue()
     stored_id = handler.ids(JANE)
     assert queued.id == stored_id and queued.user_id == stored_id
-    handler.claim(queued.id, "alice")
+    await handler.claim(queued.id, "alice")
     await handler.human_reply(JANE, "alice", "Hi, Alice here.")
-    handler.hand_back(JANE, "alice")
+    await handler.hand_back(JANE, "alice")
     await handler.reply(JANE, "Thanks", user_id=JANE)
 
     # errors quote only the stored form
@@ -119,7 +119,7 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
         lambda: handler.claim(JANE, "alice"),  # back with the bot: not in the queue
     ):
         with pytest.raises((AccessDenied, NotFoundError, ConflictError)) as refused:
-            attempt()
+            await attempt()
         errors.append(refused.value)
     assert all(b"@" not in str(e).encode() for e in errors), errors
     assert stored_id in str(errors[-1])
@@ -151,7 +151,7 @@ async def test_the_same_email_id_continues_its_conversation_in_a_new_handler(
     restarted = chat(tmp_path)  # a new process: new handler and store, same files
     reply = await restarted.reply(JANE, "Still failing", "m2", user_id=JANE)
     assert reply.conversation_id == JANE and reply.state == "bot"
-    conversation = restarted.conversation(JANE, user_id=JANE)
+    conversation = await restarted.conversation(JANE, user_id=JANE)
     assert [m.content for m in conversation.messages] == [
         "Webhooks stopped",
         "re: Webhooks stopped",
@@ -159,9 +159,11 @@ async def test_the_same_email_id_continues_its_conversation_in_a_new_handler(
         "re: Still failing",
     ]
     assert conversation.id == restarted.ids(JANE) == chat(tmp_path).ids(JANE)
-    assert restarted.conversation(conversation.id).id == conversation.id  # stored form works
+    assert (
+        await restarted.conversation(conversation.id)
+    ).id == conversation.id  # stored form works
     with pytest.raises(AccessDenied):  # the owner is compared in stored form too
-        restarted.conversation(JANE, user_id="mallory@example.org")
+        await restarted.conversation(JANE, user_id="mallory@example.org")
     duplicate = await chat(tmp_path).reply(JANE, "Webhooks stopped", "m1", user_id=JANE)
     assert duplicate.duplicate and duplicate.reply == "re: Webhooks stopped"
 
@@ -171,9 +173,9 @@ async def test_a_desk_on_its_own_finds_the_conversation_by_either_id(tmp_path: P
     await handler.reply(JANE, "I'm calling my lawyer", user_id=JANE)
     store = SQLiteConversationStore(tmp_path / "c.sqlite3")  # like ``pyagent queue``
     desk = HandoffDesk(store, Redactor(store, None, None))
-    assert desk.claim(JANE, "dana").id == handler.ids(JANE)
+    assert (await desk.claim(JANE, "dana")).id == handler.ids(JANE)
     await desk.reply(handler.ids(JANE), "dana", "Dana here.")
-    assert desk.hand_back(JANE, "dana").state == "bot"
+    assert (await desk.hand_back(JANE, "dana")).state == "bot"
     assert b"example.com" not in b"".join(files(tmp_path).values())
 
 
@@ -181,7 +183,7 @@ async def test_ids_that_are_not_email_like_are_stored_as_given(tmp_path: Path) -
     handler = chat(tmp_path)
     reply = await handler.reply("conv-42", "Hello", "msg-1", user_id="u7")
     assert reply.conversation_id == "conv-42" and reply.message_id == "msg-1"
-    assert handler.conversation("conv-42").user_id == "u7"
+    assert (await handler.conversation("conv-42")).user_id == "u7"
     db = sqlite3.connect(tmp_path / "c.sqlite3")
     assert db.execute("SELECT id, user_id FROM conversations").fetchall() == [("conv-42", "u7")]
     assert db.execute("SELECT message_id, in_reply_to FROM messages ORDER BY seq").fetchall() == [

@@ -5,11 +5,11 @@ from .handler import ChatEvent, ChatHandler, ChatReply, ContextBudget, TierHold
 from .limits import RateLimiter, RateLimits
 from .pseudonyms import Pseudonyms, is_email_like
 from .redaction import Redactor
+from .sqlite_store import SQLiteConversationStore
 from .store import (
     Conversation,
     ConversationState,
     ConversationStore,
-    SQLiteConversationStore,
     StoredMessage,
     default_store_path,
 )

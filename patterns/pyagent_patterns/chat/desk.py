@@ -7,7 +7,7 @@ from pyagent_providers import ConflictError
 from .pseudonyms import Pseudonyms
 from .redaction import Redactor
 from .store import Conversation, ConversationStore, StoredMessage
-from .validation import checked_name, checked_text, owned_conversation
+from .validation import checked_id, checked_name, checked_text, owned_conversation
 
 __all__ = ["HandoffDesk"]
 
@@ -42,24 +42,28 @@ class HandoffDesk:
         self.max_message_chars = max_message_chars
         self.ids = ids or Pseudonyms(store.secret())
 
-    def queue(self) -> list[Conversation]:
+    async def queue(self) -> list[Conversation]:
         """Escalated conversations, waiting for a person or with one, oldest first."""
-        return self.store.in_states(("waiting_for_human", "with_human"))
+        return await self.store.in_states(("waiting_for_human", "with_human"))
 
-    def claim(self, conversation_id: str, agent: str) -> Conversation:
+    async def claim(self, conversation_id: str, agent: str) -> Conversation:
         """`agent` takes an escalated conversation.
 
         Raises:
             NotFoundError: No such conversation.
             ConflictError: It is not escalated, or another person has it.
         """
-        conversation = owned_conversation(self.store, conversation_id, None, ids=self.ids)
-        agent = checked_name(agent)
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        async with self.store.turn_lock(stored_id):  # one change at a time, any process
+            return await self._claim(stored_id, checked_name(agent))
+
+    async def _claim(self, stored_id: str, agent: str) -> Conversation:
+        conversation = await owned_conversation(self.store, stored_id, None, ids=self.ids)
         if conversation.state == "bot":
             raise ConflictError(f"conversation {conversation.id!r} is not in the human queue")
         if conversation.state == "with_human" and conversation.agent != agent:
             raise ConflictError(f"{conversation.agent} already has {conversation.id!r}")
-        return self.store.update(conversation.id, state="with_human", agent=agent)
+        return await self.store.update(conversation.id, state="with_human", agent=agent)
 
     async def reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
         """A person's reply to the customer; claims the conversation if nobody has it.
@@ -70,20 +74,24 @@ class HandoffDesk:
             UserError: The text is empty, too long or refused by the guards.
         """
         checked = checked_text(text, self.max_message_chars)
-        conversation = self.claim(conversation_id, agent)
-        redacted = await self.redactor.redact(conversation, checked)
-        message = self.store.append(
-            conversation.id, author="human", name=conversation.agent, content=redacted
-        )
-        self.redactor.save(conversation.id)
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        async with self.store.turn_lock(stored_id):
+            conversation = await self._claim(stored_id, checked_name(agent))
+            redacted = await self.redactor.redact(conversation, checked)
+            message = await self.store.append(
+                conversation.id, author="human", name=conversation.agent, content=redacted
+            )
+            await self.redactor.save(conversation.id)
         return message
 
-    def hand_back(self, conversation_id: str, agent: str) -> Conversation:
+    async def hand_back(self, conversation_id: str, agent: str) -> Conversation:
         """Return an escalated conversation to the bot (its tier hold starts afresh).
 
         Raises:
             NotFoundError: No such conversation.
             ConflictError: It is not escalated, or another person has it.
         """
-        conversation = self.claim(conversation_id, agent)
-        return self.store.update(conversation.id, state="bot", agent=None, tier=None)
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        async with self.store.turn_lock(stored_id):
+            conversation = await self._claim(stored_id, checked_name(agent))
+            return await self.store.update(conversation.id, state="bot", agent=None, tier=None)

@@ -56,13 +56,8 @@ from .desk import HandoffDesk
 from .limits import RateLimiter, RateLimits
 from .pseudonyms import Pseudonyms
 from .redaction import Redactor
-from .store import (
-    Conversation,
-    ConversationState,
-    ConversationStore,
-    SQLiteConversationStore,
-    StoredMessage,
-)
+from .sqlite_store import SQLiteConversationStore
+from .store import Conversation, ConversationState, ConversationStore, StoredMessage
 from .validation import check_owner, checked_id, checked_text, owned_conversation
 
 __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
@@ -302,7 +297,9 @@ class ChatHandler:
             if not task.done():
                 task.cancel()
 
-    def conversation(self, conversation_id: str, *, user_id: str | None = None) -> Conversation:
+    async def conversation(
+        self, conversation_id: str, *, user_id: str | None = None
+    ) -> Conversation:
         """The conversation and its messages (redacted), as stored.
 
         Email-like ids (the conversation's, its owner's, message ids) appear as their
@@ -312,17 +309,17 @@ class ChatHandler:
             NotFoundError: There is no such conversation.
             AccessDenied: It belongs to another user.
         """
-        return owned_conversation(self.store, conversation_id, user_id, ids=self.ids)
+        return await owned_conversation(self.store, conversation_id, user_id, ids=self.ids)
 
     # -- the person's side (delegated to the desk) ----------------------------------------
 
-    def queue(self) -> list[Conversation]:
+    async def queue(self) -> list[Conversation]:
         """Escalated conversations: waiting for a person, or with one (`HandoffDesk`)."""
-        return self.desk.queue()
+        return await self.desk.queue()
 
-    def claim(self, conversation_id: str, agent: str) -> Conversation:
+    async def claim(self, conversation_id: str, agent: str) -> Conversation:
         """`agent` takes an escalated conversation (see `HandoffDesk.claim`)."""
-        return self.desk.claim(conversation_id, agent)
+        return await self.desk.claim(conversation_id, agent)
 
     async def human_reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
         """A person's reply to the customer (see `HandoffDesk.reply`)."""
@@ -330,9 +327,9 @@ class ChatHandler:
         async with self._lock(stored_id):  # the lock the customer's turns take
             return await self.desk.reply(stored_id, agent, text)
 
-    def hand_back(self, conversation_id: str, agent: str) -> Conversation:
+    async def hand_back(self, conversation_id: str, agent: str) -> Conversation:
         """Return an escalated conversation to the bot (see `HandoffDesk.hand_back`)."""
-        return self.desk.hand_back(conversation_id, agent)
+        return await self.desk.hand_back(conversation_id, agent)
 
     # -- one turn ------------------------------------------------------------------------
 
@@ -373,8 +370,9 @@ class ChatHandler:
         sink: _QueueSink | None,
     ) -> ChatReply:
         checked = checked_text(text, self.max_message_chars)
-        async with self._lock(conversation_id):
-            stored_conversation = self.store.get(conversation_id)
+        # One turn per conversation at a time: in this process, then across processes.
+        async with self._lock(conversation_id), self.store.turn_lock(conversation_id):
+            stored_conversation = await self.store.get(conversation_id)
             if stored_conversation is not None:
                 check_owner(stored_conversation, user_id)
             # a new conversation is stored only once its first message is accepted
@@ -389,25 +387,25 @@ class ChatHandler:
                 redacted = await self.redactor.redact(conversation, checked)
                 message_id = message_id or uuid.uuid4().hex
                 if stored_conversation is None:
-                    self._create(conversation_id, user_id)
-                self.store.append(
+                    await self._create(conversation_id, user_id)
+                await self.store.append(
                     conversation_id, author="customer", content=redacted, message_id=message_id
                 )
-                self.redactor.save(conversation_id)
-                conversation = self.conversation(conversation_id)
+                await self.redactor.save(conversation_id)
+                conversation = await self.conversation(conversation_id)
             if conversation.state != "bot":
-                return self._acknowledge(conversation, message_id)
+                return await self._acknowledge(conversation, message_id)
             return await self._answer(conversation, message_id, user_id, sink)
 
-    def _create(self, conversation_id: str, user_id: str | None) -> None:
+    async def _create(self, conversation_id: str, user_id: str | None) -> None:
         try:
-            self.store.create(conversation_id, user_id=user_id)
+            await self.store.create(conversation_id, user_id=user_id)
         except ConflictError:  # created by another process just now
-            check_owner(self.conversation(conversation_id), user_id)
+            check_owner(await self.conversation(conversation_id), user_id)
 
-    def _acknowledge(self, conversation: Conversation, message_id: str) -> ChatReply:
+    async def _acknowledge(self, conversation: Conversation, message_id: str) -> ChatReply:
         text = ACKNOWLEDGEMENT.format(ticket=conversation.ticket_id or "")
-        self.store.append(
+        await self.store.append(
             conversation.id,
             author="notice",
             content=text,
@@ -453,7 +451,7 @@ class ChatHandler:
             "output_tokens": result.usage.output_tokens,
             "cost_usd": str(result.cost),
         }
-        self.store.append(
+        await self.store.append(
             conversation.id,
             author="bot",
             content=str(result.output),
@@ -466,7 +464,7 @@ class ChatHandler:
             updates["ticket_id"] = meta.get("ticket_id")
         elif tier in ("fast", "smart"):
             updates["tier"] = tier
-        self.store.update(conversation.id, **updates)
+        await self.store.update(conversation.id, **updates)
         return ChatReply(
             conversation_id=conversation.id,
             message_id=message_id,
@@ -492,7 +490,7 @@ class ChatHandler:
         if not older:
             return messages
         summary = await self._summarise(conversation.summary, older)
-        self.store.update(conversation.id, summary=summary, summary_upto=older[-1].seq)
+        await self.store.update(conversation.id, summary=summary, summary_upto=older[-1].seq)
         return _with_summary(summary, unsummarised[len(older) :])
 
     async def _summarise(

@@ -49,9 +49,13 @@ class Redactor:
             raise UserError(check.message or "the message was refused")
         return check.sanitized_content
 
-    def save(self, conversation_id: str) -> None:
-        """Store the conversation's placeholder map (after its redacted text is stored)."""
+    async def save(self, conversation_id: str) -> None:
+        """Store the conversation's placeholder map (after its redacted text is stored).
+
+        Called under the conversation's turn lock, after `redact` loaded the stored map:
+        the map written back extends what any process stored before, never replaces it.
+        """
         if self.guard is not None and self.placeholders is not None:
-            self.store.update(
+            await self.store.update(
                 conversation_id, placeholders=self.placeholders.export(conversation_id)
             )

@@ -64,6 +64,7 @@ from pyagent_providers import (
     ConflictError,
     MissingDependencyError,
     NotFoundError,
+    StoreUnavailable,
     TooManyRequests,
     UserError,
 )
@@ -188,6 +189,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (AccessDenied, 403),
     (ConflictError, 409),
+    (StoreUnavailable, 503),
     # the server's own setup is wrong: not something the caller can fix
     (ConfigurationError, 500),
     (MissingDependencyError, 500),
@@ -205,7 +207,7 @@ def _error_reply(error: BaseException) -> tuple[int, dict[str, str], dict[str, s
         logger.error("request failed: %s", type(error).__name__)  # its text may hold PII
         return 500, {"error": _INTERNAL}, {}
     headers: dict[str, str] = {}
-    if isinstance(error, TooManyRequests):
+    if isinstance(error, TooManyRequests | StoreUnavailable):
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -460,19 +462,19 @@ def create_app(
         )
 
     @app.get("/v1/conversations/{conversation_id}", summary="Read a conversation")
-    def get_conversation(
+    async def get_conversation(
         conversation_id: str, who: Annotated[_Caller, Depends(caller)]
     ) -> dict[str, Any]:
         owner = who.name if who.role == "customer" else None
-        return handler.conversation(conversation_id, user_id=owner).as_dict()
+        return (await handler.conversation(conversation_id, user_id=owner)).as_dict()
 
     @app.get("/v1/queue", summary="List escalated conversations (people only)")
-    def list_queue(agent: Annotated[str, Depends(person)]) -> list[dict[str, Any]]:
-        return [c.as_dict(with_messages=False) for c in handler.queue()]
+    async def list_queue(agent: Annotated[str, Depends(person)]) -> list[dict[str, Any]]:
+        return [c.as_dict(with_messages=False) for c in await handler.queue()]
 
     @app.post("/v1/queue/{conversation_id}/claim", summary="Take an escalated conversation")
-    def claim(conversation_id: str, agent: Annotated[str, Depends(person)]) -> dict[str, Any]:
-        return handler.claim(conversation_id, agent).as_dict()
+    async def claim(conversation_id: str, agent: Annotated[str, Depends(person)]) -> dict[str, Any]:
+        return (await handler.claim(conversation_id, agent)).as_dict()
 
     @app.post("/v1/queue/{conversation_id}/reply", summary="Reply to the customer as a person")
     async def person_reply(
@@ -481,7 +483,9 @@ def create_app(
         return (await handler.human_reply(conversation_id, agent, reply.text)).as_dict()
 
     @app.post("/v1/queue/{conversation_id}/hand-back", summary="Return a conversation to the bot")
-    def hand_back(conversation_id: str, agent: Annotated[str, Depends(person)]) -> dict[str, Any]:
-        return handler.hand_back(conversation_id, agent).as_dict()
+    async def hand_back(
+        conversation_id: str, agent: Annotated[str, Depends(person)]
+    ) -> dict[str, Any]:
+        return (await handler.hand_back(conversation_id, agent)).as_dict()
 
     return app

@@ -2,9 +2,9 @@
 
 Everything stored is already redacted: message texts carry placeholders, never the raw
 personal data, and the placeholder map is kept as keyed hashes (see
-`pyagent_guardrails.PlaceholderMap`), so it cannot be reversed. The SQLite file survives
-restarts and can be shared by several processes (the server and ``pyagent queue``) thanks
-to WAL mode. A Postgres store implements the same small interface.
+`pyagent_guardrails.PlaceholderMap`), so it cannot be reversed. The protocol is async so a
+slow or locked database never stalls the event loop; `SQLiteConversationStore`
+(``sqlite_store``) is the embedded default, shared safely by several processes.
 
 Ids arrive here in their stored form: `ChatHandler` and `HandoffDesk` have already turned
 email-like conversation, user and message ids into keyed pseudonyms (`Pseudonyms`, keyed
@@ -13,18 +13,14 @@ with this store's `secret`), so a store never sees, keeps or quotes them as give
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import sqlite3
-import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pyagent_providers import ConflictError, Message, NotFoundError
+from pyagent_providers import Message
 
 from ..escalations import default_data_dir
 
@@ -33,7 +29,6 @@ __all__ = [
     "ConversationState",
     "Conversation",
     "ConversationStore",
-    "SQLiteConversationStore",
     "StoredMessage",
     "default_store_path",
 ]
@@ -183,17 +178,22 @@ class Conversation:
 
 
 class ConversationStore(Protocol):
-    """Persistence for conversations; `SQLiteConversationStore` is the default."""
+    """Persistence for conversations, async; `SQLiteConversationStore` is the default.
 
-    def get(self, conversation_id: str) -> Conversation | None:
+    Implementations must keep what they acknowledge (a returned `append` is durable) and
+    serialise the turns of one conversation across every process that shares them
+    (`turn_lock`).
+    """
+
+    async def get(self, conversation_id: str) -> Conversation | None:
         """The conversation with its messages, or ``None``."""
         ...
 
-    def create(self, conversation_id: str, *, user_id: str | None) -> Conversation:
+    async def create(self, conversation_id: str, *, user_id: str | None) -> Conversation:
         """A new, empty conversation (raises `ConflictError` if the id exists)."""
         ...
 
-    def append(
+    async def append(
         self,
         conversation_id: str,
         *,
@@ -207,15 +207,19 @@ class ConversationStore(Protocol):
         """Add a message (raises `ConflictError` if `message_id` is already stored)."""
         ...
 
-    def update(self, conversation_id: str, **fields: Any) -> Conversation:
+    async def update(self, conversation_id: str, **fields: Any) -> Conversation:
         """Change state fields; returns the updated conversation.
 
         Fields: state, tier, ticket_id, agent, summary, summary_upto, placeholders.
         """
         ...
 
-    def in_states(self, states: Iterable[ConversationState]) -> list[Conversation]:
+    async def in_states(self, states: Iterable[ConversationState]) -> list[Conversation]:
         """Conversations in any of `states`, oldest update first, without messages."""
+        ...
+
+    def turn_lock(self, conversation_id: str) -> AbstractAsyncContextManager[object]:
+        """Held while one turn of the conversation runs, by whichever process runs it."""
         ...
 
     def secret(self) -> bytes:
@@ -223,202 +227,6 @@ class ConversationStore(Protocol):
         ...
 
 
-_UPDATABLE = frozenset(
+UPDATABLE = frozenset(
     {"state", "tier", "ticket_id", "agent", "summary", "summary_upto", "placeholders"}
 )
-
-
-class SQLiteConversationStore:
-    """Conversations in a SQLite file (WAL mode; safe across threads and processes).
-
-    Args:
-        path: The database file; `default_store_path()` when ``None``.
-    """
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-
-    def __repr__(self) -> str:
-        return f"SQLiteConversationStore({str(self.path)!r})"
-
-    def close(self) -> None:
-        """Close the database."""
-        self._db.close()
-
-    def get(self, conversation_id: str) -> Conversation | None:
-        """The conversation with its messages, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            messages = self._db.execute(
-                "SELECT seq, author, name, content, message_id, in_reply_to, metadata,"
-                " created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
-                (conversation_id,),
-            ).fetchall()
-        return replace(_conversation(row), messages=tuple(_message(m) for m in messages))
-
-    def create(self, conversation_id: str, *, user_id: str | None) -> Conversation:
-        """A new, empty conversation (raises `ConflictError` if the id exists)."""
-        now = datetime.now(UTC).isoformat()
-        try:
-            with self._lock, self._db:
-                self._db.execute(
-                    "INSERT INTO conversations (id, user_id, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (conversation_id, user_id, now, now),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise ConflictError(f"conversation {conversation_id!r} already exists") from exc
-        return self._must_get(conversation_id)
-
-    def append(
-        self,
-        conversation_id: str,
-        *,
-        author: Author,
-        content: str,
-        name: str | None = None,
-        message_id: str | None = None,
-        in_reply_to: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> StoredMessage:
-        """Add a message (raises `ConflictError` if `message_id` is already stored)."""
-        now = datetime.now(UTC)
-        try:
-            with self._lock, self._db:
-                (seq,) = self._db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?",
-                    (conversation_id,),
-                ).fetchone()
-                self._db.execute(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        conversation_id,
-                        seq,
-                        author,
-                        name,
-                        content,
-                        message_id,
-                        in_reply_to,
-                        json.dumps(dict(metadata or {}), default=str),
-                        now.isoformat(),
-                    ),
-                )
-                self._db.execute(
-                    "UPDATE conversations SET updated_at = ? WHERE id = ?",
-                    (now.isoformat(), conversation_id),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise ConflictError(f"message {message_id!r} is already stored") from exc
-        return StoredMessage(
-            seq=seq,
-            author=author,
-            content=content,
-            name=name,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            metadata=dict(metadata or {}),
-            created_at=now,
-        )
-
-    def update(self, conversation_id: str, **fields: Any) -> Conversation:
-        """Change state fields; returns the updated conversation."""
-        unknown = set(fields) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"cannot update {sorted(unknown)}")
-        if "placeholders" in fields:
-            fields["placeholders"] = json.dumps(dict(fields["placeholders"]))
-        fields["updated_at"] = datetime.now(UTC).isoformat()
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._lock, self._db:
-            changed = self._db.execute(
-                f"UPDATE conversations SET {assignments} WHERE id = ?",
-                (*fields.values(), conversation_id),
-            ).rowcount
-        if not changed:
-            raise NotFoundError(f"no conversation {conversation_id!r}")
-        return self._must_get(conversation_id)
-
-    def in_states(self, states: Iterable[ConversationState]) -> list[Conversation]:
-        """Conversations in any of `states`, oldest update first, without messages."""
-        wanted: Sequence[str] = tuple(states)
-        marks = ", ".join("?" for _ in wanted)
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM conversations WHERE state IN ({marks})"
-                " ORDER BY updated_at",
-                wanted,
-            ).fetchall()
-        return [_conversation(row) for row in rows]
-
-    def secret(self) -> bytes:
-        """The store's placeholder salt, kept in a file beside the database (mode 0600).
-
-        Kept out of the database on purpose: a copy of the database alone does not let
-        anyone test guesses (phone numbers, emails) against the stored digests.
-        """
-        key_file = self.path.with_name(self.path.name + ".key")
-        try:
-            return bytes.fromhex(key_file.read_text().strip())
-        except FileNotFoundError:
-            pass
-        key = secrets.token_bytes(32)
-        try:
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            return bytes.fromhex(key_file.read_text().strip())
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(key.hex())
-        return key
-
-    def _must_get(self, conversation_id: str) -> Conversation:
-        conversation = self.get(conversation_id)
-        if conversation is None:
-            raise NotFoundError(f"no conversation {conversation_id!r}")
-        return conversation
-
-
-_COLUMNS = (
-    "id, user_id, state, tier, ticket_id, agent, summary, summary_upto, placeholders,"
-    " created_at, updated_at"
-)
-
-
-def _conversation(row: Sequence[Any]) -> Conversation:
-    (id_, user_id, state, tier, ticket, agent, summary, upto, placeholders, created, updated) = row
-    return Conversation(
-        id=id_,
-        user_id=user_id,
-        state=state,
-        tier=tier,
-        ticket_id=ticket,
-        agent=agent,
-        summary=summary,
-        summary_upto=upto,
-        placeholders=json.loads(placeholders),
-        created_at=datetime.fromisoformat(created),
-        updated_at=datetime.fromisoformat(updated),
-    )
-
-
-def _message(row: Sequence[Any]) -> StoredMessage:
-    seq, author, name, content, message_id, in_reply_to, metadata, created = row
-    return StoredMessage(
-        seq=seq,
-        author=author,
-        name=name,
-        content=content,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        metadata=json.loads(metadata),
-        created_at=datetime.fromisoformat(created),
-    )

@@ -46,7 +46,7 @@ def checked_text(value: object, limit: int) -> str:
     return value
 
 
-def owned_conversation(
+async def owned_conversation(
     store: ConversationStore,
     conversation_id: str,
     user_id: str | None,
@@ -66,7 +66,7 @@ def owned_conversation(
     """
     ids = ids or Pseudonyms(store.secret())
     stored_id = ids(checked_id(conversation_id, "conversation_id"))
-    conversation = store.get(stored_id)
+    conversation = await store.get(stored_id)
     if conversation is None:
         raise NotFoundError(f"no conversation {stored_id!r}")
     check_owner(conversation, ids(user_id))

@@ -1,0 +1,293 @@
+"""`SQLiteConversationStore`: the embedded default `ConversationStore`.
+
+Several processes may share one file (two ``pyagent serve`` behind a proxy, the server and
+``pyagent queue``): writes are ``BEGIN IMMEDIATE`` transactions (`SQLiteFile`), so a
+message number is never taken twice, and one conversation's turns are serialised across
+processes by a file lock (the `filelock` library) striped over `LOCK_STRIPES` files in
+``<db>.locks/``. Stripes bound the number of lock files; two conversations that share a
+stripe only wait for each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import AsyncFileLock
+
+from pyagent_providers import ConflictError, NotFoundError
+from pyagent_providers.sqlite import SQLiteFile
+
+from .store import (
+    UPDATABLE,
+    Author,
+    Conversation,
+    ConversationState,
+    StoredMessage,
+    default_store_path,
+)
+
+__all__ = ["LOCK_STRIPES", "SQLiteConversationStore"]
+
+LOCK_STRIPES = 1024
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    user_id TEXT,
+    state TEXT NOT NULL DEFAULT 'bot',
+    tier TEXT,
+    ticket_id TEXT,
+    agent TEXT,
+    summary TEXT,
+    summary_upto INTEGER NOT NULL DEFAULT 0,
+    placeholders TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state);
+CREATE TABLE IF NOT EXISTS messages (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    seq INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    name TEXT,
+    content TEXT NOT NULL,
+    message_id TEXT,
+    in_reply_to TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_id ON messages (conversation_id, message_id)
+    WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_reply ON messages (conversation_id, in_reply_to);
+"""
+_COLUMNS = (
+    "id, user_id, state, tier, ticket_id, agent, summary, summary_upto, placeholders,"
+    " created_at, updated_at"
+)
+
+
+class SQLiteConversationStore:
+    """Conversations in a SQLite file, shared safely by threads and processes.
+
+    Args:
+        path: The database file; `default_store_path()` when ``None``.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.db = SQLiteFile(self.path, schema=_SCHEMA, busy_timeout=30)
+        self._locks = self.path.with_name(self.path.name + ".locks")
+        self._locks.mkdir(exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"SQLiteConversationStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def turn_lock(self, conversation_id: str) -> AbstractAsyncContextManager[object]:
+        """A lock across processes for one conversation's turn (waits off the event loop)."""
+        digest = hashlib.sha256(conversation_id.encode()).digest()
+        stripe = int.from_bytes(digest[:4], "big") % LOCK_STRIPES
+        return AsyncFileLock(self._locks / f"{stripe:04d}.lock", is_singleton=False)
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        """The conversation with its messages, or ``None``."""
+        return await self.db.read(lambda db: _get(db, conversation_id))
+
+    async def create(self, conversation_id: str, *, user_id: str | None) -> Conversation:
+        """A new, empty conversation (raises `ConflictError` if the id exists)."""
+        now = datetime.now(UTC).isoformat()
+
+        def insert(db: sqlite3.Connection) -> Conversation:
+            db.execute(
+                "INSERT INTO conversations (id, user_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (conversation_id, user_id, now, now),
+            )
+            return _must_get(db, conversation_id)
+
+        try:
+            return await self.db.write(insert)
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"conversation {conversation_id!r} already exists") from exc
+
+    async def append(
+        self,
+        conversation_id: str,
+        *,
+        author: Author,
+        content: str,
+        name: str | None = None,
+        message_id: str | None = None,
+        in_reply_to: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> StoredMessage:
+        """Add a message (raises `ConflictError` if `message_id` is already stored).
+
+        The next number is read inside the write transaction, so two processes appending
+        at once get consecutive numbers, never the same one.
+        """
+        now = datetime.now(UTC)
+        data = dict(metadata or {})
+
+        def insert(db: sqlite3.Connection) -> int:
+            if (
+                message_id is not None
+                and db.execute(
+                    "SELECT 1 FROM messages WHERE conversation_id = ? AND message_id = ?",
+                    (conversation_id, message_id),
+                ).fetchone()
+            ):
+                raise ConflictError(f"message {message_id!r} is already stored")
+            (seq,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?",
+                (conversation_id,),
+            ).fetchone()
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    seq,
+                    author,
+                    name,
+                    content,
+                    message_id,
+                    in_reply_to,
+                    json.dumps(data, default=str),
+                    now.isoformat(),
+                ),
+            )
+            db.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?",
+                (now.isoformat(), conversation_id),
+            )
+            return int(seq)
+
+        seq = await self.db.write(insert)
+        return StoredMessage(
+            seq=seq,
+            author=author,
+            content=content,
+            name=name,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            metadata=data,
+            created_at=now,
+        )
+
+    async def update(self, conversation_id: str, **fields: Any) -> Conversation:
+        """Change state fields; returns the updated conversation."""
+        unknown = set(fields) - UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if "placeholders" in fields:
+            fields["placeholders"] = json.dumps(dict(fields["placeholders"]))
+        fields["updated_at"] = datetime.now(UTC).isoformat()
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+
+        def change(db: sqlite3.Connection) -> Conversation:
+            db.execute(
+                f"UPDATE conversations SET {assignments} WHERE id = ?",
+                (*fields.values(), conversation_id),
+            )
+            return _must_get(db, conversation_id)
+
+        return await self.db.write(change)
+
+    async def in_states(self, states: Iterable[ConversationState]) -> list[Conversation]:
+        """Conversations in any of `states`, oldest update first, without messages."""
+        wanted: Sequence[str] = tuple(states)
+        marks = ", ".join("?" for _ in wanted)
+        rows = await self.db.read(
+            lambda db: db.execute(
+                f"SELECT {_COLUMNS} FROM conversations WHERE state IN ({marks})"
+                " ORDER BY updated_at",
+                wanted,
+            ).fetchall()
+        )
+        return [_conversation(row) for row in rows]
+
+    def secret(self) -> bytes:
+        """The store's placeholder salt, kept in a file beside the database (mode 0600).
+
+        Kept out of the database on purpose: a copy of the database alone does not let
+        anyone test guesses (phone numbers, emails) against the stored digests.
+        """
+        key_file = self.path.with_name(self.path.name + ".key")
+        try:
+            return bytes.fromhex(key_file.read_text().strip())
+        except FileNotFoundError:
+            pass
+        key = secrets.token_bytes(32)
+        try:
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            return bytes.fromhex(key_file.read_text().strip())
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key.hex())
+        return key
+
+
+def _get(db: sqlite3.Connection, conversation_id: str) -> Conversation | None:
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    messages = db.execute(
+        "SELECT seq, author, name, content, message_id, in_reply_to, metadata,"
+        " created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
+        (conversation_id,),
+    ).fetchall()
+    return replace(_conversation(row), messages=tuple(_message(m) for m in messages))
+
+
+def _must_get(db: sqlite3.Connection, conversation_id: str) -> Conversation:
+    conversation = _get(db, conversation_id)
+    if conversation is None:
+        raise NotFoundError(f"no conversation {conversation_id!r}")
+    return conversation
+
+
+def _conversation(row: Sequence[Any]) -> Conversation:
+    (id_, user_id, state, tier, ticket, agent, summary, upto, placeholders, created, updated) = row
+    return Conversation(
+        id=id_,
+        user_id=user_id,
+        state=state,
+        tier=tier,
+        ticket_id=ticket,
+        agent=agent,
+        summary=summary,
+        summary_upto=upto,
+        placeholders=json.loads(placeholders),
+        created_at=datetime.fromisoformat(created),
+        updated_at=datetime.fromisoformat(updated),
+    )
+
+
+def _message(row: Sequence[Any]) -> StoredMessage:
+    seq, author, name, content, message_id, in_reply_to, metadata, created = row
+    return StoredMessage(
+        seq=seq,
+        author=author,
+        name=name,
+        content=content,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        metadata=json.loads(metadata),
+        created_at=datetime.fromisoformat(created),
+    )
