@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 PACKAGES := providers/pyagent_providers guardrails/pyagent_guardrails router/pyagent_router \
-            patterns/pyagent_patterns cli/pyagent_cli
+            patterns/pyagent_patterns server/pyagent_server cli/pyagent_cli
 
 .PHONY: install demo test lint typecheck pytest bench clean
 

@@ -11,13 +11,20 @@ PACKAGES = {
     "pyagent_guardrails": ROOT / "guardrails" / "pyagent_guardrails",
     "pyagent_router": ROOT / "router" / "pyagent_router",
     "pyagent_patterns": ROOT / "patterns" / "pyagent_patterns",
+    "pyagent_server": ROOT / "server" / "pyagent_server",
 }
-# providers ← router ← patterns, guardrails ← patterns (the CLI may import all).
+# providers ← router ← patterns ← server, guardrails ← patterns (the CLI may import all).
 ALLOWED = {
     "pyagent_providers": set(),
     "pyagent_guardrails": set(),
     "pyagent_router": {"pyagent_providers"},
     "pyagent_patterns": {"pyagent_providers", "pyagent_router", "pyagent_guardrails"},
+    "pyagent_server": {
+        "pyagent_providers",
+        "pyagent_router",
+        "pyagent_guardrails",
+        "pyagent_patterns",
+    },
 }
 
 

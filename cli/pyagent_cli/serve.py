@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 
+from pyagent_server import create_app, issue_customer_token
+
 from pyagent_cookbook.customer_support import Classification
-from pyagent_patterns.chat.server import create_app, issue_customer_token
 from pyagent_providers import MissingDependencyError, UserError
 
 __all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command"]

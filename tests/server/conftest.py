@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pyagent_server import create_app, issue_customer_token
 
 from pyagent_patterns import (
     Agent,
@@ -24,7 +25,6 @@ from pyagent_patterns import (
 )
 from pyagent_patterns.base import as_messages
 from pyagent_patterns.chat import RateLimits
-from pyagent_patterns.chat.server import create_app, issue_customer_token
 from pyagent_providers import STREAM_SINK, FunctionModel, ScriptedModel, StreamSink
 
 SECRET = b"test-customer-secret"

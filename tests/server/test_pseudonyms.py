@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from pyagent_server import create_app
 
 from pyagent_patterns import ChatHandler
-from pyagent_patterns.chat.server import create_app
 from tests.server.conftest import PERSON, PERSON_TOKEN, SECRET, Server, customer
 
 JANE = "jane.doe@example.com"

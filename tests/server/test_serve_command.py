@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pyagent_server import verify_customer_token
 
 from pyagent_cli.main import main
-from pyagent_patterns.chat.server import verify_customer_token
 from tests.server.conftest import free_port
 
 SECRET_HEX = "00112233445566778899aabbccddeeff"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any
 
 import httpx
 import pytest
+from pyagent_server.models import ReplyOut
 
 from pyagent_patterns.chat import RateLimits
 from tests.server.conftest import PERSON, Server, customer
@@ -34,7 +36,13 @@ def test_health_and_docs(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     operations = [op for path in spec["paths"].values() for op in path.values()]
     assert len(operations) == 7 and all(op.get("summary") for op in operations)
-    assert client.get("/docs").status_code == 200
+    assert {"ReplyOut", "ConversationOut", "ErrorOut"} <= set(spec["components"]["schemas"])
+    reply = spec["paths"]["/v1/conversations/{conversation_id}/messages"]["post"]["responses"]
+    assert reply["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReplyOut")
+    page = client.get("/docs").text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+\.(?:js|css))['"]""", page)
+    assert assets and not [a for a in assets if a.startswith("http")]  # no CDN: works offline
+    assert all(client.get(asset).status_code == 200 for asset in assets)
 
 
 def test_a_reply_and_the_conversation(client: httpx.Client) -> None:
@@ -42,6 +50,7 @@ def test_a_reply_and_the_conversation(client: httpx.Client) -> None:
     assert reply.status_code == 200, reply.text
     assert reply.json()["reply"] == "echo: hello there"
     assert reply.json()["state"] == "bot" and reply.json()["duplicate"] is False
+    assert ReplyOut.model_validate(reply.json()).recovery_level == 0  # the documented schema
     assert history(client, "c1") == [("customer", "hello there"), ("bot", "echo: hello there")]
 
 
@@ -200,7 +209,7 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
 def test_an_internal_failure_is_a_generic_500_that_logs_only_its_type(
     client: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="pyagent.chat.server"):
+    with caplog.at_level(logging.ERROR, logger="pyagent.server"):
         response = post(client, "c1", "please explode my secret order 4242")
     assert response.status_code == 500
     assert response.json() == {

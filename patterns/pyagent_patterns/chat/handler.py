@@ -130,8 +130,9 @@ class ChatReply:
         model: The model id that wrote the reply.
         escalated: Whether the conversation is with the human queue.
         ticket_id: The escalation ticket, if any.
-        usage: Tokens this turn used.
-        cost: What they cost (USD).
+        recovery_level: 0 the first attempt answered, 1 a retry, 2 the fallback model, 3 a
+            holding notice (`BoundedExecution`): a fallback answer never looks normal.
+        usage: Tokens this turn used, and what they cost (`cost`, USD).
         duplicate: The message id was delivered before; this is the stored reply.
     """
 
@@ -145,6 +146,7 @@ class ChatReply:
     model: str | None = None
     escalated: bool = False
     ticket_id: str | None = None
+    recovery_level: int = 0
     usage: Usage = field(default_factory=Usage)
     duplicate: bool = False
 
@@ -166,11 +168,12 @@ class ChatReply:
             "model": self.model,
             "escalated": self.escalated,
             "ticket_id": self.ticket_id,
+            "recovery_level": self.recovery_level,
             "usage": {
                 "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,
             },
-            "cost_usd": str(self.cost),
+            "cost_usd": None if self.cost is None else str(self.cost),
             "duplicate": self.duplicate,
         }
 
@@ -476,6 +479,7 @@ class ChatHandler:
             model=meta.get("routed_model"),
             escalated=escalated,
             ticket_id=meta.get("ticket_id"),
+            recovery_level=int(meta.get("recovery_level") or 0),
             usage=result.usage,
         )
 
@@ -550,6 +554,7 @@ def _replayed(conversation: Conversation, message_id: str, stored: StoredMessage
         model=meta.get("model"),
         escalated=conversation.state != "bot",
         ticket_id=meta.get("ticket_id") or conversation.ticket_id,
+        recovery_level=int(meta.get("recovery_level") or 0),
         duplicate=True,
     )
 

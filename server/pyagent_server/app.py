@@ -1,0 +1,254 @@
+"""`create_app`: the FastAPI application around a `ChatHandler`.
+
+No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations at
+run time, and they name dependencies defined inside functions.
+"""
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from importlib.metadata import version
+from typing import Annotated, Any
+
+from pyagent_patterns.chat import ChatEvent, ChatHandler
+from pyagent_providers import AccessDenied, MissingDependencyError, UserError
+
+try:
+    from fastapi import APIRouter, Depends, FastAPI, Request, Response
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.routing import APIRoute
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+    from fastapi_offline import FastAPIOffline
+    from starlette.exceptions import HTTPException
+except ImportError as exc:  # the server extra is optional; say which one to install
+    raise MissingDependencyError(exc.name or "fastapi", "server") from exc
+
+from .errors import StatusError, Unauthenticated, error_reply, validation_error
+from .middleware import ACCESS_LOG, BodyLimit
+from .models import (
+    ConversationOut,
+    ConversationSummaryOut,
+    ErrorOut,
+    HealthOut,
+    MessageBody,
+    MessageOut,
+    ReplyBody,
+    ReplyOut,
+)
+from .tokens import Caller, person_named, verify_customer_token
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+MAX_BODY_BYTES = 64 * 1024
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
+
+
+def create_app(
+    handler: ChatHandler, *, customer_secret: bytes, agent_tokens: Mapping[str, str]
+) -> FastAPI:
+    """The FastAPI application serving `handler` (see the package docstring).
+
+    ``/docs`` serves Swagger UI from the ``fastapi-offline`` package, not a CDN, so it
+    works without internet access.
+
+    Args:
+        handler: The chat handler.
+        customer_secret: Key of the customers' tokens (`issue_customer_token`).
+        agent_tokens: Bearer token → name of each person who works the queue.
+
+    Raises:
+        UserError: The customer secret is empty.
+    """
+    if not customer_secret:
+        raise UserError("the customer secret is empty")
+    ACCESS_LOG.ids = handler.ids
+    logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG)  # once: the same filter
+    caller = _authenticator(customer_secret, dict(agent_tokens))
+    app = FastAPIOffline(
+        title="pyagent chat",
+        version=version("pyagent"),
+        description="Multi-turn customer-support conversations, with a human queue.",
+        redoc_url=None,
+    )
+    app.router.route_class = _GuardedRoute
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
+    @app.exception_handler(HTTPException)
+    async def no_route(request: Request, error: HTTPException) -> Response:
+        return _error_response(error)
+
+    @app.get("/healthz", summary="Liveness check", response_model=HealthOut)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(_customer_routes(handler, caller), responses=_ERRORS)
+    app.include_router(_queue_routes(handler, caller), responses=_ERRORS)
+    return app
+
+
+def _error_response(error: BaseException) -> Response:
+    if isinstance(error, RequestValidationError):
+        error = validation_error(error.errors())
+    elif isinstance(error, HTTPException):  # routing: no such path or method
+        error = StatusError(str(error.detail), status=error.status_code)
+    status, body, headers = error_reply(error)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class _GuardedRoute(APIRoute):
+    """Answers every failure of a route as ``{"error": ...}``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        answer = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await answer(request)
+            except Exception as error:
+                return _error_response(error)
+
+        return guarded
+
+
+CallerDependency = Callable[..., Coroutine[Any, Any, Caller]]
+
+
+def _authenticator(customer_secret: bytes, tokens: dict[str, str]) -> CallerDependency:
+    """The dependency that turns the bearer token into a customer or a person."""
+    bearer = HTTPBearer(
+        auto_error=False,
+        description="A customer token (issue_customer_token) or a person's queue token.",
+    )
+
+    async def caller(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Caller:
+        if credentials is None:
+            raise Unauthenticated("send a bearer token in the Authorization header")
+        token = credentials.credentials
+        name = person_named(tokens, token)
+        if name is not None:
+            return Caller("person", name)
+        user_id = verify_customer_token(customer_secret, token)
+        if user_id is None:
+            raise Unauthenticated("the bearer token is not valid")
+        return Caller("customer", user_id)
+
+    return caller
+
+
+def _customer_routes(handler: ChatHandler, caller: CallerDependency) -> APIRouter:
+    routes = APIRouter(route_class=_GuardedRoute, tags=["conversations"])
+
+    @routes.post(
+        "/v1/conversations/{conversation_id}/messages",
+        summary="Send a customer message and get the reply (JSON, or SSE when asked)",
+        response_model=ReplyOut,
+    )
+    async def post_message(
+        conversation_id: str,
+        message: MessageBody,
+        request: Request,
+        who: Annotated[Caller, Depends(caller)],
+        stream: bool = False,
+    ) -> Response:
+        if who.role != "customer":
+            raise AccessDenied("people answer customers through POST /v1/queue/{id}/reply")
+        stream = stream or "text/event-stream" in request.headers.get("accept", "")
+        if not stream:
+            reply = await handler.reply(
+                conversation_id, message.text, message.message_id, user_id=who.name
+            )
+            return JSONResponse(reply.as_dict())
+        events = handler.stream_reply(
+            conversation_id, message.text, message.message_id, user_id=who.name
+        )
+        first = await anext(events)  # a refused message raises here: a plain error reply
+        return StreamingResponse(
+            _event_stream(first, events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @routes.get(
+        "/v1/conversations/{conversation_id}",
+        summary="Read a conversation",
+        response_model=ConversationOut,
+    )
+    async def get_conversation(
+        conversation_id: str, who: Annotated[Caller, Depends(caller)]
+    ) -> dict[str, Any]:
+        owner = who.name if who.role == "customer" else None
+        return (await handler.conversation(conversation_id, user_id=owner)).as_dict()
+
+    return routes
+
+
+def _queue_routes(handler: ChatHandler, caller: CallerDependency) -> APIRouter:
+    async def person(who: Annotated[Caller, Depends(caller)]) -> str:
+        if who.role != "person":
+            raise AccessDenied("the queue is for support staff, not customer tokens")
+        return who.name
+
+    routes = APIRouter(route_class=_GuardedRoute, prefix="/v1/queue", tags=["human queue"])
+
+    @routes.get(
+        "", summary="List escalated conversations", response_model=list[ConversationSummaryOut]
+    )
+    async def list_queue(agent: Annotated[str, Depends(person)]) -> list[dict[str, Any]]:
+        return [c.as_dict(with_messages=False) for c in await handler.queue()]
+
+    @routes.post(
+        "/{conversation_id}/claim",
+        summary="Take an escalated conversation",
+        response_model=ConversationOut,
+    )
+    async def claim(conversation_id: str, agent: Annotated[str, Depends(person)]) -> dict[str, Any]:
+        return (await handler.claim(conversation_id, agent)).as_dict()
+
+    @routes.post(
+        "/{conversation_id}/reply",
+        summary="Reply to the customer as a person",
+        response_model=MessageOut,
+    )
+    async def person_reply(
+        conversation_id: str, reply: ReplyBody, agent: Annotated[str, Depends(person)]
+    ) -> Any:
+        return (await handler.human_reply(conversation_id, agent, reply.text)).as_dict()
+
+    @routes.post(
+        "/{conversation_id}/hand-back",
+        summary="Return a conversation to the bot",
+        response_model=ConversationOut,
+    )
+    async def hand_back(
+        conversation_id: str, agent: Annotated[str, Depends(person)]
+    ) -> dict[str, Any]:
+        return (await handler.hand_back(conversation_id, agent)).as_dict()
+
+    return routes
+
+
+# -- server-sent events ------------------------------------------------------------------
+
+
+def _sse(event: str, data: Mapping[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _chat_event(event: ChatEvent) -> str:
+    if event.type == "done" and event.reply is not None:
+        return _sse("done", event.reply.as_dict())
+    return _sse(event.type, {"text": event.text} if event.type == "delta" else {})
+
+
+async def _event_stream(first: ChatEvent, rest: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
+    yield _chat_event(first)
+    try:
+        async for event in rest:
+            yield _chat_event(event)
+    except Exception as error:  # the status line is sent: report it in the stream
+        yield _sse("error", error_reply(error)[1])
