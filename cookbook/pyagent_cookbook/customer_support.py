@@ -359,6 +359,13 @@ class SupportPipeline:
         return result.after(triage).with_metadata(triage=triage)
 
 
+def triage_of(result: RunResult) -> TriageResult:
+    """The triage a `SupportPipeline` run recorded."""
+    triage = result.record.notes["triage"]
+    assert isinstance(triage, TriageResult)
+    return triage
+
+
 def signals_line(triage: TriageResult) -> str:
     """The triage as one line for the answering model (and `LocalModel`'s reply shape)."""
     return (
@@ -471,7 +478,7 @@ class SupportSystem:
         Replace this with your helpdesk integration (Zendesk, Linear, ...).
         """
         ticket = metadata["ticket_id"]
-        if EscalationReason.self_harm in metadata.get("escalation_reasons", ()):
+        if EscalationReason.self_harm in metadata["escalation_reasons"]:
             return HumanDecision(approved=True, modified_output=CRISIS_REPLY.format(ticket=ticket))
         return HumanDecision(
             approved=True,
@@ -490,36 +497,34 @@ class SupportSystem:
             return self._blocked(check.message)
         safe_query = check.sanitized_content
         context = {"conversation_id": conversation_id}
-        with cost_labels(conversation_id=conversation_id), collect_calls() as calls:
+        with cost_labels(conversation_id=conversation_id):
             result = await self.pipeline.run(safe_query, context=context)
-        meta = result.metadata
-        triage: TriageResult = meta["triage"]
-        escalated = bool(meta.get("escalated"))
-        tier = "human" if escalated else meta.get("tier")
+        record, triage = result.record, triage_of(result)
+        tier = "human" if record.escalated else record.tier
         online = {"fast": self.models.fast_name, "smart": self.models.smart_name}
         return SupportReply(
             response=str(result.output),
-            route=meta.get("route"),
+            route=record.route,
             tier=tier,
             category=triage.category,
             priority=triage.priority,
             assigned_team=triage.assigned_team,
             sentiment=triage.sentiment,
             difficulty=triage.difficulty,
-            model=meta.get("routed_model"),
+            model=record.model,
             online_model=online.get(str(tier), self.models.fast_name),
-            recovery_level=int(meta.get("recovery_level", 0)),
-            escalated=escalated,
-            ticket_id=meta.get("ticket_id"),
-            escalation_reason=meta.get("escalation_reason"),
+            recovery_level=int(record.recovery_level),
+            escalated=record.escalated,
+            ticket_id=record.ticket_id,
+            escalation_reason=record.escalation_reason,
             redacted_text=safe_query,
             pii_found=check.pii_found,
             blocked=False,
             backend=self.models.backend,
-            input_tokens=sum(c.usage.input_tokens for c in calls),
-            output_tokens=sum(c.usage.output_tokens for c in calls),
-            cost_usd=str(sum((c.cost for c in calls), Decimal(0))),
-            cost_estimated=any(c.estimated for c in calls),
+            input_tokens=result.usage.input_tokens,
+            output_tokens=result.usage.output_tokens,
+            cost_usd=str(result.cost),
+            cost_estimated=result.usage.cost_estimated,
         )
 
     async def route(

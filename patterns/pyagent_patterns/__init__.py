@@ -10,6 +10,7 @@ from .base import Agent, Message, Pattern, Runnable, RunResult
 from .chat import ChatEvent, ChatHandler, ChatReply, SQLiteConversationStore
 from .escalations import Escalation, EscalationQueue
 from .orchestration import Supervisor
+from .record import RecoveryLevel, TurnRecord
 from .recovery import BoundedExecution
 from .tools import Tool, ToolResult, tool
 
@@ -26,11 +27,13 @@ __all__ = [
     "Message",
     "Pattern",
     "ReAct",
+    "RecoveryLevel",
     "SQLiteConversationStore",
     "RunResult",
     "Runnable",
     "Supervisor",
     "TalkerReasoner",
+    "TurnRecord",
     "Tool",
     "ToolResult",
     "tool",

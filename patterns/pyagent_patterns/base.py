@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Protocol, Self, runtime_checkable
 
 from pyagent_providers import (
@@ -35,6 +36,7 @@ from pyagent_providers import (
 )
 from pyagent_router import cost_labels
 
+from .record import TurnRecord
 from .tools import Tool, ToolResult, as_tools
 
 ToolsArg = Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | Tool]
@@ -68,14 +70,14 @@ class RunResult:
 
     Attributes:
         output: The reply text, or the parsed structured output.
-        metadata: What was decided on the way: ``route``, ``routed_model``, ``tier``,
-            ``difficulty``, ``recovery_level``, ``escalated``, ``latency_s``, ...
+        record: Everything the run decided (`TurnRecord`): route, tier and why, model,
+            difficulty, escalation, recovery level, tool calls, ...
         usage: Tokens used by every model call of the run, and their cost.
         messages: The conversation including the final reply.
     """
 
     output: Any
-    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+    record: TurnRecord = field(default_factory=TurnRecord)
     usage: Usage = field(default_factory=Usage)
     messages: tuple[Message, ...] = ()
 
@@ -84,9 +86,17 @@ class RunResult:
         """What the run's calls cost (``usage.cost``; ``None`` when a model has no price)."""
         return self.usage.cost
 
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The record under the seed's keys (``route``, ``routed_model``, ...), read-only."""
+        cost: dict[str, Any] = {"cost_usd": None if self.cost is None else str(self.cost)}
+        if self.usage.cost_estimated:
+            cost["cost_estimated"] = True
+        return MappingProxyType({**self.record.as_metadata(), **cost})
+
     def with_metadata(self, **values: Any) -> Self:
-        """A copy with `values` added to the metadata."""
-        return replace(self, metadata={**self.metadata, **values})
+        """A copy with `values` recorded (see `TurnRecord.updated`)."""
+        return replace(self, record=self.record.updated(**values))
 
     def after(self, *earlier: Costed) -> Self:
         """A copy whose usage (and so cost) also includes `earlier` calls (a classifier)."""
@@ -271,20 +281,17 @@ class Agent(Pattern):
                 conversation.append(
                     Message.tool(result.content, tool_call_id=call.id, name=call.name)
                 )
-        metadata: dict[str, Any] = {
-            "agent": self.name,
-            "routed_model": response.model_id,
-            "latency_s": round(time.perf_counter() - started, 4),
-        }
-        if rounds:
-            metadata["tool_rounds"] = rounds
-            metadata["tool_calls"] = [{"tool": r.name, "ok": r.ok} for r in trace]
-            metadata["max_steps_reached"] = not offer_tools
-        if unpriced:
-            metadata["unpriced_models"] = sorted(unpriced)
+        record = TurnRecord(
+            agent=self.name,
+            model=response.model_id,
+            tool_calls=tuple(trace),
+            max_steps_reached=rounds > 0 and not offer_tools,
+            latency_s=round(time.perf_counter() - started, 4),
+            notes={"unpriced_models": sorted(unpriced)} if unpriced else {},
+        )
         return RunResult(
             output=response.output if self.output_schema is not None else response.text,
-            metadata=metadata,
+            record=record,
             usage=usage,
             messages=tuple(conversation),
         )

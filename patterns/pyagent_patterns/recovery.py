@@ -31,6 +31,7 @@ from pyagent_providers import (
 )
 
 from .base import Pattern, Runnable, RunResult, as_messages
+from .record import RecoveryLevel, TurnRecord
 
 __all__ = ["BoundedExecution"]
 
@@ -88,8 +89,9 @@ class BoundedExecution(Pattern):
             try:
                 async with asyncio.timeout(remaining):
                     result = await self.pattern.run(messages, context=context)
+                level = RecoveryLevel.FIRST_TRY if attempt == 0 else RecoveryLevel.RETRY
                 return result.with_metadata(
-                    recovery_level=0 if attempt == 0 else 1, attempts=attempt + 1, errors=errors
+                    recovery_level=level, attempts=attempt + 1, errors=errors
                 )
             except UserError:
                 raise
@@ -119,12 +121,15 @@ class BoundedExecution(Pattern):
         try:
             async with asyncio.timeout(self.fallback_timeout_seconds):
                 result = await self.fallback.run(messages, context=context)
-            return result.with_metadata(recovery_level=2, attempts=len(errors), errors=errors)
+            return result.with_metadata(
+                recovery_level=RecoveryLevel.FALLBACK, attempts=len(errors), errors=errors
+            )
         except Exception as error:
             errors.append(type(error).__name__)
             logger.error("fallback failed too: %s", type(error).__name__)
+        record = TurnRecord(
+            recovery_level=RecoveryLevel.HOLDING_NOTICE, attempts=len(errors), errors=tuple(errors)
+        )
         return RunResult(
-            output=LAST_RESORT,
-            metadata={"recovery_level": 3, "errors": errors, "error": errors[-1]},
-            messages=(*messages, Message.assistant(LAST_RESORT)),
+            output=LAST_RESORT, record=record, messages=(*messages, Message.assistant(LAST_RESORT))
         )

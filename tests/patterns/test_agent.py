@@ -103,7 +103,7 @@ async def test_tools_run_until_the_model_answers() -> None:
     spec = llm.calls[0].tools[0]
     assert spec.description == "Find an invoice."
     assert spec.parameters["properties"]["number"]["description"].startswith("The invoice number")
-    assert result.metadata["tool_rounds"] == 1
+    assert [c.name for c in result.record.tool_calls] == ["lookup_invoice"]
 
 
 async def test_tool_rounds_are_bounded() -> None:

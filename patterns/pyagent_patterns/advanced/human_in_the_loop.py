@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyagent_providers import STREAM_SINK, Message
@@ -148,26 +148,26 @@ class HumanInTheLoop(Pattern):
             conversation_id=context.get("conversation_id"),
             metadata={"agent_model": result.metadata.get("routed_model")},
         )
-        metadata = {
-            **result.metadata,
-            "escalated": True,
-            "ticket_id": escalation.id,
-            "escalation_reason": reason,
-            "escalation_reasons": reasons,
-            "priority": priority,
-        }
+        result = result.with_metadata(
+            escalated=True,
+            ticket_id=escalation.id,
+            escalation_reason=reason,
+            escalation_reasons=reasons,
+            priority=priority,
+        )
         holding = self.holding_message.format(ticket=escalation.id)
         try:
-            decision = await _call_review(self.review_fn, summary, dict(metadata))
+            decision = await _call_review(self.review_fn, summary, dict(result.metadata))
             reply = decision.modified_output if decision.approved else None
-            metadata["human_decision"] = "approved" if decision.approved else "rejected"
+            result = result.with_metadata(
+                human_decision="approved" if decision.approved else "rejected"
+            )
         except Exception as exc:  # the case is queued; the customer must still get an answer
             logger.error("review_fn failed for %s: %s", escalation.id, type(exc).__name__)
-            reply, metadata["review_error"] = None, type(exc).__name__
-        return RunResult(
+            reply, result = None, result.with_metadata(review_error=type(exc).__name__)
+        return replace(
+            result,
             output=reply or holding,
-            metadata=metadata,
-            usage=result.usage,
             messages=(*messages, Message.assistant(reply or holding)),
         )
 

@@ -64,10 +64,4 @@ class ReAct(Pattern):
         self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
     ) -> RunResult:
         """Think, call tools, observe; answer within `max_steps` rounds."""
-        result: RunResult = await self.agent.run(input, context=context)
-        calls = result.metadata.get("tool_calls", [])
-        return result.with_metadata(
-            steps=len(calls),
-            tool_calls=calls,
-            max_steps_reached=bool(result.metadata.get("max_steps_reached")),
-        )
+        return await self.agent.run(input, context=context)

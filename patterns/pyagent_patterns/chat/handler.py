@@ -439,20 +439,20 @@ class ChatHandler:
         if sink is not None:
             context[STREAM_SINK] = sink
         result = await self.system.run(history, context=context)
-        meta = result.metadata
-        escalated = bool(meta.get("escalated"))
-        tier = "human" if escalated else meta.get("tier")
+        record = result.record
+        escalated = record.escalated
+        tier = "human" if escalated else record.tier
         recorded = {
-            "route": meta.get("route"),
+            "route": record.route,
             "tier": tier,
-            "tier_reason": meta.get("tier_reason"),
-            "difficulty": meta.get("difficulty"),
-            "model": meta.get("routed_model"),
-            "recovery_level": meta.get("recovery_level"),
-            "ticket_id": meta.get("ticket_id"),
+            "tier_reason": record.tier_reason,
+            "difficulty": record.difficulty,
+            "model": record.model,
+            "recovery_level": int(record.recovery_level),
+            "ticket_id": record.ticket_id,
             "input_tokens": result.usage.input_tokens,
             "output_tokens": result.usage.output_tokens,
-            "cost_usd": str(result.cost),
+            "cost_usd": None if result.cost is None else str(result.cost),
         }
         await self.store.append(
             conversation.id,
@@ -464,7 +464,7 @@ class ChatHandler:
         state: ConversationState = "waiting_for_human" if escalated else "bot"
         updates: dict[str, Any] = {"state": state}
         if escalated:
-            updates["ticket_id"] = meta.get("ticket_id")
+            updates["ticket_id"] = record.ticket_id
         elif tier in ("fast", "smart"):
             updates["tier"] = tier
         await self.store.update(conversation.id, **updates)
@@ -473,13 +473,13 @@ class ChatHandler:
             message_id=message_id,
             reply=str(result.output),
             state=state,
-            route=meta.get("route"),
+            route=record.route,
             tier=tier,
-            tier_reason=meta.get("tier_reason"),
-            model=meta.get("routed_model"),
+            tier_reason=record.tier_reason,
+            model=record.model,
             escalated=escalated,
-            ticket_id=meta.get("ticket_id"),
-            recovery_level=int(meta.get("recovery_level") or 0),
+            ticket_id=record.ticket_id,
+            recovery_level=record.recovery_level,
             usage=result.usage,
         )
 
