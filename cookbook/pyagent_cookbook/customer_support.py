@@ -63,6 +63,7 @@ from pyagent_router import (
     collect_calls,
     cost_labels,
 )
+from pyagent_router.context import ContextArg, RunContext
 from pyagent_router.escalation import EscalationReason, LLMJudge
 
 from .data import ROUTE_OF_CATEGORY, load_articles, load_examples
@@ -330,8 +331,9 @@ class SupportPipeline:
 
     The triage decides on the newest customer message (earlier turns were decided when they
     arrived, so words that escalated a conversation once do not escalate it again after a
-    person hands it back). Its record travels in ``context["triage"]`` /
-    ``context["escalation"]`` and comes back as ``metadata["triage"]``; the answering bot
+    person hands it back). Its verdict travels in `RunContext.escalation`, the triage in
+    its ``deps`` (the Supervisor's override reads it), and comes back in the record's
+    notes (`triage_of`); the answering bot
     sees its signals as one system line.
     """
 
@@ -339,9 +341,7 @@ class SupportPipeline:
         self.triager = triager
         self.supervisor = supervisor
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Triage the newest customer message, then route and answer it."""
         messages = as_messages(input)
         customer = [m.content for m in messages if m.role == "user"]
@@ -352,7 +352,9 @@ class SupportPipeline:
         try:
             result = await self.supervisor.run(
                 [*messages, Message.system(signals_line(triage))],
-                context={**(context or {}), "triage": triage, "escalation": triage.escalation},
+                context=RunContext.of(context)
+                .with_(escalation=triage.escalation)
+                .with_deps(triage=triage),  # for the Supervisor's override
             )
         finally:
             _TURN_TRIAGE.reset(token)

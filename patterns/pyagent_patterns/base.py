@@ -20,7 +20,6 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from pyagent_providers import (
     LLM,
-    STREAM_SINK,
     Example,
     Message,
     ModelRequest,
@@ -35,6 +34,7 @@ from pyagent_providers import (
     infer_model,
 )
 from pyagent_router import cost_labels
+from pyagent_router.context import ContextArg, RunContext
 
 from .record import TurnRecord
 from .tools import Tool, ToolResult, as_tools
@@ -110,9 +110,7 @@ class RunResult:
 class Runnable(Protocol):
     """Anything that answers a conversation: agents and every pattern."""
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Answer `input` (a message or a conversation)."""
         ...
 
@@ -120,15 +118,11 @@ class Runnable(Protocol):
 class Pattern:
     """Base of the patterns: gives every `Runnable` a blocking `run_sync`."""
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Answer `input` (a message or a conversation)."""
         raise NotImplementedError
 
-    def run_sync(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    def run_sync(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """`run` for scripts and notebooks without an event loop of their own.
 
         Raises:
@@ -238,19 +232,17 @@ class Agent(Pattern):
             clone.max_tool_rounds = max_tool_rounds
         return clone
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Answer `input`, running tool calls until the model answers.
 
         This is the one tool loop of the framework. After `max_tool_rounds` rounds the
         model is told to answer with what it found and asked once more without tools, so
         a run always ends with an answer. A plain-text reply (no output schema, no tools
         on offer) is streamed into the run context's `StreamSink`
-        (``context["stream_sink"]``) when there is one.
+        (`RunContext.stream_sink`) when there is one.
         """
         started = time.perf_counter()
-        sink = (context or {}).get(STREAM_SINK)
+        sink = RunContext.of(context).stream_sink
         conversation = list(as_messages(input))
         usage, unpriced = Usage(), set[str]()
         trace: list[ToolResult] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 from pyagent_providers import Example, Message, NoRouteError, Usage, UserError
 from pyagent_router import Classification, Classifier, LLMClassifier
+from pyagent_router.context import ContextArg, RunContext
 
 from .base import Pattern, Runnable, RunResult, as_messages
 
@@ -114,14 +115,14 @@ class Supervisor(Pattern):
         return await self.classifier.classify(messages)
 
     async def choose(
-        self, messages: Sequence[Message], *, context: Mapping[str, Any] | None = None
+        self, messages: Sequence[Message], *, context: ContextArg = None
     ) -> RouteChoice:
         """The route for `messages`, without running it (override, classifier, default).
 
         Raises:
             NoRouteError: The override or classifier chose no route or an unknown one.
         """
-        route = self._override(messages, context or {})
+        route = self._override(messages, RunContext.of(context))
         if route is not None:
             return RouteChoice(route=route, confidence=1.0, routed_by="override")
         decision = await self.classify(messages)
@@ -145,22 +146,20 @@ class Supervisor(Pattern):
             usage=decision.usage,
         )
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Choose a route for `input` and run that route's pattern on it.
 
         Raises:
             NoRouteError: No route could be chosen (see `choose`).
         """
         messages = as_messages(input)
-        context = dict(context or {})
-        choice = await self.choose(messages, context=context)
+        ctx = RunContext.of(context)
+        choice = await self.choose(messages, context=ctx)
         route = self.routes[choice.route]
-        result = await route.run(messages, context={**context, "route": choice.route})
+        result = await route.run(messages, context=ctx.with_(route=choice.route))
         return result.after(choice).with_metadata(**choice.as_metadata())
 
-    def _override(self, messages: Sequence[Message], context: Mapping[str, Any]) -> str | None:
+    def _override(self, messages: Sequence[Message], context: RunContext) -> str | None:
         if self.override is None:
             return None
         text = next(m.content for m in reversed(messages) if m.role == "user")

@@ -17,18 +17,16 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pyagent_providers import (
-    STREAM_SINK,
     Message,
     ModelOutputError,
     ProviderError,
     PyAgentError,
-    StreamSink,
     UserError,
 )
+from pyagent_router.context import ContextArg, RunContext
 
 from .base import Pattern, Runnable, RunResult, as_messages
 from .record import RecoveryLevel, TurnRecord
@@ -74,12 +72,11 @@ class BoundedExecution(Pattern):
         self.fallback_timeout_seconds = fallback_timeout_seconds
         self.backoff_seconds = backoff_seconds
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Answer `input`; see the module docstring for the recovery levels."""
         messages = as_messages(input)  # bad input is the caller's error, not a retry
-        sink = (context or {}).get(STREAM_SINK)
+        ctx = RunContext.of(context)
+        sink = ctx.stream_sink
         deadline = time.monotonic() + self.timeout_seconds
         errors: list[str] = []
         for attempt in range(self.max_retries + 1):
@@ -88,7 +85,7 @@ class BoundedExecution(Pattern):
                 break
             try:
                 async with asyncio.timeout(remaining):
-                    result = await self.pattern.run(messages, context=context)
+                    result = await self.pattern.run(messages, context=ctx)
                 level = RecoveryLevel.FIRST_TRY if attempt == 0 else RecoveryLevel.RETRY
                 return result.with_metadata(
                     recovery_level=level, attempts=attempt + 1, errors=errors
@@ -106,17 +103,17 @@ class BoundedExecution(Pattern):
                 errors.append(type(error).__name__)
                 logger.exception("pattern failed unexpectedly; falling back")
                 break
-            if isinstance(sink, StreamSink):
+            if sink is not None:
                 sink.reset()  # the failed attempt's partial reply is void
             delay = self.backoff_seconds * 2**attempt * random.uniform(0.5, 1.0)
             if attempt < self.max_retries and deadline - time.monotonic() > delay:
                 await asyncio.sleep(delay)
-        if isinstance(sink, StreamSink):
+        if sink is not None:
             sink.reset()
-        return await self._fall_back(messages, context, errors)
+        return await self._fall_back(messages, ctx, errors)
 
     async def _fall_back(
-        self, messages: tuple[Message, ...], context: Mapping[str, Any] | None, errors: list[str]
+        self, messages: tuple[Message, ...], context: RunContext, errors: list[str]
     ) -> RunResult:
         try:
             async with asyncio.timeout(self.fallback_timeout_seconds):

@@ -10,6 +10,7 @@ from .calibration import (
     threshold_for_share,
 )
 from .classifiers import Classification, Classifier, LLMClassifier
+from .context import ContextArg, RunContext
 from .cost_report import Baseline, CostProfile, ProfiledQuery, QueryType, build_cost_profile
 from .difficulty import (
     CombinedDifficultyEstimator,
@@ -31,6 +32,8 @@ from .tracking import (
 )
 
 __all__ = [
+    "ContextArg",
+    "RunContext",
     "DEFAULT_TIERS",
     "Baseline",
     "Budget",

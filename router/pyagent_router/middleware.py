@@ -4,7 +4,7 @@
 agent with the same interface. For each call the policy
 
 1. picks a **tier**: pinned by ``wrap(agent, tier="smart")`` or the run's
-   ``context["tier"]``; ``tier="auto"`` asks the difficulty estimator (difficulty at or
+   ``RunContext.tier``; ``tier="auto"`` asks the difficulty estimator (difficulty at or
    above `handoff_threshold` → the last, most capable tier); otherwise the tier of the
    model the agent was built with;
 2. checks the **budget** with a pre-call estimate (tiktoken count, labelled an estimate):
@@ -26,17 +26,16 @@ from typing import Any, Protocol, Self
 
 from pyagent_providers import (
     LLM,
-    STREAM_SINK,
     BudgetExceeded,
     Message,
     NoRouteError,
     ProviderError,
-    StreamSink,
     UserError,
     count_message_tokens,
 )
 
 from .budget import Budget, estimate_call_cost
+from .context import ContextArg, RunContext
 from .difficulty import DifficultyEstimator
 from .registry import ModelRegistry, RegisteredModel
 from .tracking import CostTracker, MeteredLLM, cost_labels
@@ -69,9 +68,7 @@ class RoutableAgent(Protocol):
         """The same agent on `llm`."""
         ...
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> Any:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> Any:
         """Answer `input`."""
         ...
 
@@ -263,9 +260,7 @@ class RoutedAgent:
             with_tools(tools, max_tool_rounds=max_tool_rounds), self.router, tier=self.tier
         )
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> Any:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> Any:
         """Answer `input` on the model the policy picks, falling back within the tier.
 
         Raises:
@@ -275,9 +270,9 @@ class RoutedAgent:
         """
         router = self.router
         messages = _as_messages(input)
-        context = dict(context or {})
-        conversation_id = context.get("conversation_id")
-        pinned = context.get("tier") if context.get("tier") in router.registry.tiers else self.tier
+        ctx = RunContext.of(context)
+        conversation_id = ctx.conversation_id
+        pinned = ctx.tier if ctx.tier in router.registry.tiers else self.tier
         tier, reason = await router.choose_tier(self.agent, pinned, messages)
         tier, estimate, downgrade = router.fit_budget(tier, self.agent, messages, conversation_id)
         if downgrade:
@@ -291,17 +286,16 @@ class RoutedAgent:
             if not entry.breaker.allow():
                 skipped.append(f"{entry.name} circuit open")
                 continue
-            labels = {"agent": self.agent.name, "tier": tier, "route": context.get("route")}
+            labels = {"agent": self.agent.name, "tier": tier, "route": ctx.route}
             try:
                 with cost_labels(conversation_id=conversation_id, **labels):
                     result = await self.agent.with_llm(router.metered(entry)).run(
-                        messages, context=context
+                        messages, context=ctx
                     )
             except ProviderError as error:
                 entry.breaker.failed()
-                sink = context.get(STREAM_SINK)
-                if isinstance(sink, StreamSink):
-                    sink.reset()  # the next model starts the reply again
+                if ctx.stream_sink is not None:
+                    ctx.stream_sink.reset()  # the next model starts the reply again
                 skipped.append(f"{entry.name} failed ({type(error).__name__})")
                 last_error = error
                 continue

@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pyagent_providers import STREAM_SINK, Message
-from pyagent_router.escalation import EscalationPolicy, EscalationVerdict, KeywordRule
+from pyagent_providers import Message
+from pyagent_router.context import ContextArg, RunContext
+from pyagent_router.escalation import EscalationPolicy, KeywordRule
 
 from ..base import Pattern, Runnable, RunResult, as_messages
 from ..escalations import EscalationQueue, Priority
@@ -108,35 +109,32 @@ class HumanInTheLoop(Pattern):
         """High-risk keywords found in `text` as whole words (case/accent insensitive)."""
         return self._keywords.matched(text)
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Answer `input`, or escalate it to a person when it must not be decided by a bot."""
         messages = as_messages(input)
-        context = dict(context or {})
+        ctx = RunContext.of(context)
         # The newest message decides: after a person hands a conversation back, the words
         # that escalated it earlier must not escalate every later turn again.
         latest = next(m.content for m in reversed(messages) if m.role == "user")
         keywords = self.matched_keywords(latest)
-        routed = context.get("route") in self.escalate_routes
-        verdict = context.get("escalation")
-        if not isinstance(verdict, EscalationVerdict) and self.policy is not None:
+        routed = ctx.route in self.escalate_routes
+        verdict = ctx.escalation
+        if verdict is None and self.policy is not None:
             verdict = await self.policy.assess(latest)
-        by_policy = isinstance(verdict, EscalationVerdict) and verdict.escalate
+        by_policy = verdict is not None and verdict.escalate
         if not keywords and not routed and not by_policy:
-            result = await self.agent.run(messages, context=context)
+            result = await self.agent.run(messages, context=ctx)
             return result.with_metadata(escalated=False)
         # The hand-off summary is for the person, never streamed to the customer.
-        private = {k: v for k, v in context.items() if k != STREAM_SINK}
-        result = await self.agent.run(messages, context=private)
+        result = await self.agent.run(messages, context=ctx.with_(stream_sink=None))
 
         if by_policy:
-            assert isinstance(verdict, EscalationVerdict)
+            assert verdict is not None
             reason, reasons = verdict.describe(), [r.value for r in verdict.reasons]
         elif keywords:
             reason, reasons = f"keywords: {', '.join(keywords)}", ["high_risk_keyword"]
         else:
-            reason, reasons = f"route: {context['route']}", []
+            reason, reasons = f"route: {ctx.route}", []
         priority: Priority = "high" if keywords or by_policy else "normal"
         summary = str(result.output)
         escalation = await asyncio.to_thread(
@@ -145,7 +143,7 @@ class HumanInTheLoop(Pattern):
             reason=reason,
             conversation=messages,
             priority=priority,
-            conversation_id=context.get("conversation_id"),
+            conversation_id=ctx.conversation_id,
             metadata={"agent_model": result.metadata.get("routed_model")},
         )
         result = result.with_metadata(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, Self
 
 from pyagent_providers import LLM, Message, UserError
+from pyagent_router.context import ContextArg
 
 from ..base import Pattern, RunResult, ToolsArg
 
@@ -26,9 +27,7 @@ class ToolAgent(Protocol):
         """The same agent offering `tools`."""
         ...
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> Any:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> Any:
         """Answer `input`."""
         ...
 
@@ -60,8 +59,6 @@ class ReAct(Pattern):
         """The reasoning agent's model."""
         return self.agent.llm
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Think, call tools, observe; answer within `max_steps` rounds."""
         return await self.agent.run(input, context=context)

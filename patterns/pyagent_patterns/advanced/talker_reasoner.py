@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pyagent_providers import Message, UserError
 from pyagent_router import DifficultyEstimate, DifficultyEstimator, LLMDifficultyEstimator
+from pyagent_router.context import ContextArg, RunContext
 
 from ..base import Pattern, Runnable, RunResult, as_messages
 
@@ -62,7 +63,7 @@ class TalkerReasoner(Pattern):
         self.estimator = estimator
 
     async def choose(
-        self, messages: Sequence[Message], *, context: Mapping[str, Any] | None = None
+        self, messages: Sequence[Message], *, context: ContextArg = None
     ) -> TierChoice:
         """The tier for `messages` (with the context's hold, if any), without answering."""
         estimate = await self.estimator.estimate(messages)
@@ -71,18 +72,16 @@ class TalkerReasoner(Pattern):
             return TierChoice(
                 tier="smart", estimate=estimate, reason=f"difficulty {difficulty} >= {threshold}"
             )
-        context = context or {}
-        release_below = int(context.get("release_below", threshold))
-        if context.get("hold_tier") == "smart" and difficulty >= release_below:
+        ctx = RunContext.of(context)
+        release_below = threshold if ctx.release_below is None else ctx.release_below
+        if ctx.hold_tier == "smart" and difficulty >= release_below:
             reason = f"held on smart: difficulty {difficulty} >= release level {release_below}"
             return TierChoice(tier="smart", estimate=estimate, reason=reason)
         return TierChoice(
             tier="fast", estimate=estimate, reason=f"difficulty {difficulty} < {threshold}"
         )
 
-    async def run(
-        self, input: str | Sequence[Message], *, context: Mapping[str, Any] | None = None
-    ) -> RunResult:
+    async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Rate `input`, then let the talker or the reasoner answer it."""
         messages = as_messages(input)
         choice = await self.choose(messages, context=context)

@@ -44,12 +44,12 @@ from typing import Any, Literal
 
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
 from pyagent_providers import (
-    STREAM_SINK,
     ConflictError,
     Message,
     Usage,
     count_message_tokens,
 )
+from pyagent_router.context import RunContext
 
 from ..base import Runnable
 from .desk import HandoffDesk
@@ -433,11 +433,14 @@ class ChatHandler:
         sink: _QueueSink | None,
     ) -> ChatReply:
         history = await self._history(conversation)
-        context: dict[str, Any] = {"conversation_id": conversation.id, "user_id": user_id}
-        if self.tier_hold is not None and conversation.tier == "smart":
-            context |= {"hold_tier": "smart", "release_below": self.tier_hold.release_below}
-        if sink is not None:
-            context[STREAM_SINK] = sink
+        held = self.tier_hold is not None and conversation.tier == "smart"
+        context = RunContext(
+            conversation_id=conversation.id,
+            user_id=user_id,
+            hold_tier="smart" if held else None,
+            release_below=self.tier_hold.release_below if self.tier_hold and held else None,
+            stream_sink=sink,
+        )
         result = await self.system.run(history, context=context)
         record = result.record
         escalated = record.escalated
