@@ -20,9 +20,15 @@ from pyagent_providers import UserError
 __all__ = ["queue_command"]
 
 
-def desk(store: str | None) -> HandoffDesk:
-    """A desk on `store` with the store's persistent placeholder salt."""
+def desk(store: str | None, *, redacting: bool = True) -> HandoffDesk:
+    """A desk on `store` with the store's persistent placeholder salt.
+
+    Only a reply stores text, so only a reply needs the PII guard (spaCy and Presidio
+    take seconds to load): `list`, `show`, `claim` and `hand-back` answer at once.
+    """
     conversations = SQLiteConversationStore(store)
+    if not redacting:
+        return HandoffDesk(conversations, Redactor(conversations, None, None))
     placeholders = PlaceholderMap(salt=conversations.secret())
     guard = GuardrailChain([PIIGuard(redact=True, placeholders=placeholders)])
     return HandoffDesk(conversations, Redactor(conversations, guard, placeholders))
@@ -41,7 +47,7 @@ async def queue_command(
     """Run one queue action (list, show, claim, reply, hand-back); returns the exit code."""
     writer = out or sys.stdout
     person = agent or getpass.getuser()
-    people = desk(store)
+    people = desk(store, redacting=action == "reply")
     if action == "list":
         waiting = [c.as_dict(with_messages=False) for c in await people.queue()]
         if as_json:

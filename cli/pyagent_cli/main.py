@@ -12,6 +12,7 @@ import sys
 from importlib.metadata import version
 
 from pyagent_providers import PyAgentError, UserError
+from pyagent_providers.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -29,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Tiered customer-support agents with cost-aware model routing.",
     )
     parser.add_argument("--version", action="version", version=f"pyagent {version('pyagent')}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what happens (INFO); PYAGENT_LOG_LEVEL=DEBUG|INFO|WARNING|ERROR overrides",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="run the seed 002 support system on its demo queries")
     route = commands.add_parser(
@@ -204,10 +211,33 @@ def _token(args: argparse.Namespace) -> int:
     return token_command(args.user_id)
 
 
+def _check_input(args: argparse.Namespace) -> None:
+    """Refuse bad arguments and malformed files before loading any model (~2-10 s)."""
+    from .traffic import read_traffic
+
+    if args.command == "route" and (args.text is None) == (args.file is None):
+        raise UserError("give either TEXT or --file F.jsonl")
+    file: str | None = getattr(args, "file", None)
+    if file is None:
+        return
+    if args.command in ("route", "cost-profile", "calibrate"):
+        read_traffic(file)
+    elif args.command == "eval":
+        from pyagent_cookbook.labelled import read_labelled
+
+        read_labelled(file)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
     try:
+        configure_logging(verbose=args.verbose)
+    except ValueError as error:
+        print(f"pyagent: {error}", file=sys.stderr)
+        return 2
+    try:
+        _check_input(args)
         commands = {
             "demo": _demo,
             "route": _route,
@@ -223,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     except PyAgentError as error:
         print(f"pyagent {args.command}: {error}", file=sys.stderr)
         return 2 if isinstance(error, UserError) else 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, not two tracebacks
+        print(f"pyagent {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -20,19 +20,28 @@ from pyagent_providers import MissingDependencyError, UserError
 __all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command"]
 
 
+MIN_SECRET_BYTES = 16  # 128 bits: a guessable key would let anyone forge customer tokens
+
+
 def customer_secret() -> bytes:
-    """``PYAGENT_CUSTOMER_SECRET`` as bytes.
+    """``PYAGENT_CUSTOMER_SECRET`` as bytes (hex is decoded).
 
     Raises:
-        UserError: It is not set.
+        UserError: It is not set, or shorter than 16 bytes (e.g. ``short``).
     """
     value = os.environ.get("PYAGENT_CUSTOMER_SECRET", "").strip()
     if not value:
         raise UserError("set PYAGENT_CUSTOMER_SECRET (the key of customer tokens) first")
     try:
-        return bytes.fromhex(value)
+        secret = bytes.fromhex(value)
     except ValueError:
-        return value.encode()
+        secret = value.encode()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise UserError(
+            f"PYAGENT_CUSTOMER_SECRET is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} "
+            'random bytes, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    return secret
 
 
 def agent_tokens() -> dict[str, str]:
@@ -66,7 +75,8 @@ def serve_command(
 
     handler = chat_handler(store, classification=classification)
     app = create_app(handler, customer_secret=secret, agent_tokens=tokens)
-    uvicorn.run(app, host=host, port=port)
+    # log_config=None: uvicorn's records go through pyagent's format (time, level, conversation)
+    uvicorn.run(app, host=host, port=port, log_config=None)
     return 0
 
 

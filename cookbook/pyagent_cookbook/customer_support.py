@@ -52,6 +52,7 @@ from pyagent_providers import (
     AnthropicLLM,
     LocalModel,
     Message,
+    ModelRequest,
     OpenAILLM,
     UserError,
 )
@@ -297,6 +298,7 @@ class SupportReply:
         return asdict(self)
 
 
+WARM_UP_QUERY = "How do I reset my password?"
 Classification = Literal["auto", "local", "cascade", "llm"]
 _TURN_TRIAGE: ContextVar[TriageResult | None] = ContextVar("pyagent_turn_triage", default=None)
 
@@ -529,6 +531,16 @@ class SupportSystem:
             cost_estimated=result.usage.cost_estimated,
         )
 
+    async def warm_up(self) -> None:
+        """Load the guards, embeddings, triage and (offline) the local model's articles.
+
+        Nothing paid is called: the sample is one the local classifiers decide alone, and
+        online models need no loading.
+        """
+        await self.route(WARM_UP_QUERY)
+        if self.models.backend == "local":
+            await self.models.fast.complete(ModelRequest.of(WARM_UP_QUERY))
+
     async def route(
         self, customer_query: str, *, conversation_id: str | None = None
     ) -> RoutingDecision:
@@ -635,6 +647,7 @@ def chat_handler(
         guard=system.input_guard,
         placeholders=placeholders,
         summarizer=system.summarizer,
+        warm_up=system.warm_up,
         **options,
     )
 

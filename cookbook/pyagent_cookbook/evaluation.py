@@ -15,7 +15,6 @@ all-LLM triage would have had for the same messages), and latency.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -32,6 +31,7 @@ from pyagent_router.escalation import reason_codes
 
 from .customer_support import RoutingDecision, SupportSystem, chat_handler
 from .data import load_examples
+from .labelled import read_labelled
 
 __all__ = ["EvalReport", "evaluate_conversations", "evaluate_tickets", "read_labelled"]
 
@@ -58,33 +58,6 @@ class EvalReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {k: v for k, v in vars(self).items() if v or k in ("kind", "items")}
-
-
-def read_labelled(path: str | Path) -> list[dict[str, Any]]:
-    """The labelled rows of a JSONL file.
-
-    Raises:
-        UserError: The file is missing, a line is not a JSON object, or a row has neither
-            ``text`` nor ``turns``.
-    """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from exc
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not ("text" in row or "turns" in row):
-            raise UserError(f'{path}:{number}: expected an object with "text" or "turns"')
-        rows.append(dict(row))  # pyright: ignore[reportUnknownArgumentType]
-    if not rows:
-        raise UserError(f"{path}: no labelled rows")
-    return rows
 
 
 async def evaluate_tickets(system: SupportSystem, rows: Sequence[Mapping[str, Any]]) -> EvalReport:

@@ -4,9 +4,11 @@ No ``from __future__ import annotations`` here: FastAPI reads the routes' annota
 run time, and they name dependencies defined inside functions.
 """
 
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from importlib.metadata import version
 from typing import Annotated, Any
 
@@ -40,6 +42,8 @@ from .tokens import Caller, person_named, verify_customer_token
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
+logger = logging.getLogger("pyagent.server")
+
 MAX_BODY_BYTES = 64 * 1024
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
@@ -52,7 +56,8 @@ def create_app(
     """The FastAPI application serving `handler` (see the package docstring).
 
     ``/docs`` serves Swagger UI from the ``fastapi-offline`` package, not a CDN, so it
-    works without internet access.
+    works without internet access. At start-up the handler warms up (`ChatHandler.warm_up`)
+    before the server accepts its first request.
 
     Args:
         handler: The chat handler.
@@ -67,11 +72,21 @@ def create_app(
     ACCESS_LOG.ids = handler.ids
     logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG)  # once: the same filter
     caller = _authenticator(customer_secret, dict(agent_tokens))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        # Models load before the first request is accepted, so its deadline is its own.
+        started = time.perf_counter()
+        await handler.warm_up()
+        logger.info("warmed up in %.1f s", time.perf_counter() - started)
+        yield
+
     app = FastAPIOffline(
         title="pyagent chat",
         version=version("pyagent"),
         description="Multi-turn customer-support conversations, with a human queue.",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.router.route_class = _GuardedRoute
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)

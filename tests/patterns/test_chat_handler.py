@@ -17,6 +17,7 @@ from pyagent_patterns import (
     EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
+    RunResult,
     TalkerReasoner,
 )
 from pyagent_patterns.chat import (
@@ -373,3 +374,28 @@ async def test_a_refused_first_message_opens_no_conversation(tmp_path: Path) -> 
     for never_opened in ("c1", "c3"):
         with pytest.raises(NotFoundError):
             await chat.conversation(never_opened)
+
+
+class _AlwaysFails:
+    """A system that never answers: BoundedExecution's holding notice every time."""
+
+    async def run(self, input: Any, *, context: Any = None) -> RunResult:
+        class Down:
+            async def run(self, input: Any, *, context: Any = None) -> RunResult:
+                raise RuntimeError("down")
+
+        return await BoundedExecution(Down(), Down(), max_retries=0).run(input, context=context)
+
+
+async def test_a_holding_notice_is_true_the_conversation_waits_for_a_person(
+    tmp_path: Path,
+) -> None:
+    chat = ChatHandler(_AlwaysFails(), SQLiteConversationStore(tmp_path / "c.sqlite3"))
+    first = await chat.reply("c1", "my export is broken")
+    assert "our team will follow up" in first.reply and first.recovery_level == 3
+    assert first.escalated and first.state == "waiting_for_human"
+    assert [c.id for c in await chat.queue()] == ["c1"]  # a person will see it
+    second = await chat.reply("c1", "hello?")
+    assert "waiting for the next member of our team" in second.reply  # nobody claimed it yet
+    await chat.claim("c1", "Dana")
+    assert "Dana has it" in (await chat.reply("c1", "still there?")).reply

@@ -30,6 +30,7 @@ from pyagent_providers import (
     ModelRequest,
     NotFoundError,
 )
+from pyagent_providers.logs import ConversationFilter
 
 JANE = "jane.doe@example.com"
 MESSAGE = "CAF3x9q2@mail.example.com"  # an email Message-ID used as the message id
@@ -85,6 +86,7 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(ConversationFilter())  # as `configure_logging` sets up
     outcomes: list[Any] = [RuntimeError("crash mid-turn")]
 
     def answer(request: ModelRequest) -> str:
@@ -139,8 +141,10 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
         for raw in RAW:
             assert raw not in data, (name, raw)
         assert b"example.com" not in data, name
-    logged = [r.getMessage() + repr(r.args) for r in caplog.records]
-    assert any(stored_id in line for line in logged)  # "answering stored message ..."
+    logged = [
+        f"[{getattr(r, 'conversation', '')}] {r.getMessage()}{r.args!r}" for r in caplog.records
+    ]
+    assert any(f"[{stored_id}] answering stored message" in line for line in logged)
     assert not [line for line in logged if "example" in line]
 
 

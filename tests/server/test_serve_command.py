@@ -112,3 +112,32 @@ def test_token_prints_a_customer_token_the_server_accepts(
     token = capsys.readouterr().out.strip()
     assert verify_customer_token(bytes.fromhex(SECRET_HEX), token) == "alice@example.com"
     assert verify_customer_token(b"another secret", token) is None
+
+
+def test_serve_refuses_a_weak_customer_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PYAGENT_CUSTOMER_SECRET", "short")
+    assert main(["serve"]) == 2
+    assert "at least 16" in capsys.readouterr().err
+
+
+def test_the_server_warms_up_before_its_first_request(tmp_path: Path) -> None:
+    from pyagent_server import create_app
+
+    from pyagent_patterns import ChatHandler, SQLiteConversationStore
+    from tests.server.conftest import EchoOrEscalate, Server
+
+    warmed: list[float] = []
+
+    async def warm_up() -> None:
+        warmed.append(time.monotonic())
+
+    handler = ChatHandler(
+        EchoOrEscalate(tmp_path), SQLiteConversationStore(tmp_path / "c.sqlite3"), warm_up=warm_up
+    )
+    app = create_app(handler, customer_secret=bytes.fromhex(SECRET_HEX), agent_tokens={})
+    with Server(app) as running:
+        assert warmed  # before /healthz answered, so before any customer's message
+        assert httpx.get(f"{running.url}/healthz").status_code == 200
+    assert len(warmed) == 1

@@ -36,7 +36,7 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -49,9 +49,11 @@ from pyagent_providers import (
     Usage,
     count_message_tokens,
 )
+from pyagent_providers.logs import conversation_scope
 from pyagent_router.context import RunContext
 
 from ..base import Runnable
+from ..record import RecoveryLevel
 from .desk import HandoffDesk
 from .limits import RateLimiter, RateLimits
 from .pseudonyms import Pseudonyms
@@ -65,10 +67,17 @@ __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
 logger = logging.getLogger("pyagent.chat")
 
 _COUNTING_MODEL = "openai:gpt-4o-mini"  # context budgets are estimates in its tokens
-ACKNOWLEDGEMENT = (
-    "Thanks, I've added this to your case {ticket}. A member of our team has it and will "
-    "reply here."
-)
+# What the customer is told while a person has not answered yet: true in either state.
+ACKNOWLEDGEMENT = {
+    "waiting_for_human": (
+        "Thanks, I've added this to your case{ticket}. It is waiting for the next member of "
+        "our team, who will reply here."
+    ),
+    "with_human": (
+        "Thanks, I've added this to your case{ticket}. {agent} has it and will reply here."
+    ),
+}
+WARM_UP_TEXT = "Hello, I'm Ana (ana@example.com). How do I reset my password?"
 SUMMARY_REQUEST = (
     "Summarise this support conversation for the agent who continues it: the customer's "
     "issue, facts established, what was tried, and what is still open. Keep placeholders "
@@ -210,6 +219,7 @@ class ChatHandler:
         tier_hold: Hysteresis across turns; ``None`` lets every turn choose afresh.
         limits: Message rate limits per conversation and per user.
         max_message_chars: Longest customer message accepted.
+        warm_up: Loads the system's models (see `warm_up`); called once, at start-up.
     """
 
     def __init__(
@@ -224,8 +234,10 @@ class ChatHandler:
         tier_hold: TierHold | None = HOLD_SMART_TIER,
         limits: RateLimits | None = None,
         max_message_chars: int = 8_000,
+        warm_up: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.system = system
+        self._warm_up = warm_up
         self.store: ConversationStore = (
             store
             if store is not None and not isinstance(store, str | Path)
@@ -244,6 +256,18 @@ class ChatHandler:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- the customer's side -----------------------------------------------------------
+
+    async def warm_up(self) -> None:
+        """Load every model the first message would otherwise wait for.
+
+        The guards (spaCy, Presidio) and the system's own warm-up (embeddings, classifiers)
+        run before the first deadline starts; ``pyagent serve`` does this before it
+        accepts a request. Nothing is stored.
+        """
+        if self.redactor.guard is not None:
+            await self.redactor.guard.acheck(WARM_UP_TEXT, conversation_id="-warm-up-")
+        if self._warm_up is not None:
+            await self._warm_up()
 
     async def reply(
         self,
@@ -375,30 +399,42 @@ class ChatHandler:
         checked = checked_text(text, self.max_message_chars)
         # One turn per conversation at a time: in this process, then across processes.
         async with self._lock(conversation_id), self.store.turn_lock(conversation_id):
-            stored_conversation = await self.store.get(conversation_id)
-            if stored_conversation is not None:
-                check_owner(stored_conversation, user_id)
-            # a new conversation is stored only once its first message is accepted
-            conversation = stored_conversation or Conversation(id=conversation_id, user_id=user_id)
-            if message_id is not None and conversation.has_message(message_id):
-                stored = conversation.reply_to(message_id)
-                if stored is not None:
-                    return _replayed(conversation, message_id, stored)
-                logger.info("answering stored message %s of %s", message_id, conversation_id)
-            else:
-                self.limiter.check(conversation_id, user_id)
-                redacted = await self.redactor.redact(conversation, checked)
-                message_id = message_id or uuid.uuid4().hex
-                if stored_conversation is None:
-                    await self._create(conversation_id, user_id)
-                await self.store.append(
-                    conversation_id, author="customer", content=redacted, message_id=message_id
-                )
-                await self.redactor.save(conversation_id)
-                conversation = await self.conversation(conversation_id)
-            if conversation.state != "bot":
-                return await self._acknowledge(conversation, message_id)
-            return await self._answer(conversation, message_id, user_id, sink)
+            with conversation_scope(conversation_id):  # log records name it (stored form)
+                return await self._locked_turn(conversation_id, checked, message_id, user_id, sink)
+
+    async def _locked_turn(
+        self,
+        conversation_id: str,
+        checked: str,
+        message_id: str | None,
+        user_id: str | None,
+        sink: _QueueSink | None,
+    ) -> ChatReply:
+        """One turn, under the conversation's locks."""
+        stored_conversation = await self.store.get(conversation_id)
+        if stored_conversation is not None:
+            check_owner(stored_conversation, user_id)
+        # a new conversation is stored only once its first message is accepted
+        conversation = stored_conversation or Conversation(id=conversation_id, user_id=user_id)
+        if message_id is not None and conversation.has_message(message_id):
+            stored = conversation.reply_to(message_id)
+            if stored is not None:
+                return _replayed(conversation, message_id, stored)
+            logger.info("answering stored message %s", message_id)
+        else:
+            self.limiter.check(conversation_id, user_id)
+            redacted = await self.redactor.redact(conversation, checked)
+            message_id = message_id or uuid.uuid4().hex
+            if stored_conversation is None:
+                await self._create(conversation_id, user_id)
+            await self.store.append(
+                conversation_id, author="customer", content=redacted, message_id=message_id
+            )
+            await self.redactor.save(conversation_id)
+            conversation = await self.conversation(conversation_id)
+        if conversation.state != "bot":
+            return await self._acknowledge(conversation, message_id)
+        return await self._answer(conversation, message_id, user_id, sink)
 
     async def _create(self, conversation_id: str, user_id: str | None) -> None:
         try:
@@ -407,7 +443,10 @@ class ChatHandler:
             check_owner(await self.conversation(conversation_id), user_id)
 
     async def _acknowledge(self, conversation: Conversation, message_id: str) -> ChatReply:
-        text = ACKNOWLEDGEMENT.format(ticket=conversation.ticket_id or "")
+        ticket = f" {conversation.ticket_id}" if conversation.ticket_id else ""
+        text = ACKNOWLEDGEMENT[conversation.state].format(
+            ticket=ticket, agent=conversation.agent or "A member of our team"
+        )
         await self.store.append(
             conversation.id,
             author="notice",
@@ -443,7 +482,8 @@ class ChatHandler:
         )
         result = await self.system.run(history, context=context)
         record = result.record
-        escalated = record.escalated
+        # A holding notice promises a follow-up: the conversation joins the human queue.
+        escalated = record.escalated or record.recovery_level is RecoveryLevel.HOLDING_NOTICE
         tier = "human" if escalated else record.tier
         recorded = {
             "route": record.route,
