@@ -1,17 +1,17 @@
 """`RouterMiddleware`: every call of a wrapped agent goes to a model the routing policy picks.
 
 ``RouterMiddleware(model_registry={name: llm}).wrap(agent)`` (the seed's form) returns an
-agent with the same interface. For each call the policy
+agent with the same interface. For each run the policy picks a **tier**: pinned by
+``wrap(agent, tier="smart")`` or the run's ``RunContext.tier``; ``tier="auto"`` asks the
+difficulty estimator and `choose_tier` (the one rule, shared with `TalkerReasoner`);
+otherwise the tier of the model the agent was built with. The agent then runs on a
+`RoutedLLM` of that tier, which for **each model call**
 
-1. picks a **tier**: pinned by ``wrap(agent, tier="smart")`` or the run's
-   ``RunContext.tier``; ``tier="auto"`` asks the difficulty estimator (difficulty at or
-   above `handoff_threshold` → the last, most capable tier); otherwise the tier of the
-   model the agent was built with;
-2. checks the **budget** with a pre-call estimate (tiktoken count, labelled an estimate):
+1. checks the **budget** with a pre-call estimate (tiktoken count, labelled an estimate):
    a call that would overrun moves to the next cheaper tier, or raises `BudgetExceeded`;
-3. tries the tier's models in order (the agent's own model first), skipping those whose
+2. tries the tier's models in order (the agent's own model first), skipping those whose
    **circuit breaker** is open or whose ``max_input_tokens`` the prompt exceeds, and
-   **falls back** to the next one on a provider error.
+   **falls back** to the next one on a provider error (only that call is repeated).
 
 The result's metadata records ``routed_model`` (the model id that really answered),
 ``registry_model``, ``tier``, ``route_reason``, ``estimated_cost_usd`` and ``cost_usd``
@@ -20,7 +20,7 @@ The result's metadata records ``routed_model`` (the model id that really answere
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, Self
 
@@ -28,8 +28,13 @@ from pyagent_providers import (
     LLM,
     BudgetExceeded,
     Message,
+    ModelRequest,
+    ModelResponse,
     NoRouteError,
     ProviderError,
+    StreamEnd,
+    StreamEvent,
+    StreamSink,
     UserError,
     count_message_tokens,
 )
@@ -38,9 +43,10 @@ from .budget import Budget, estimate_call_cost
 from .context import ContextArg, RunContext
 from .difficulty import DifficultyEstimator
 from .registry import ModelRegistry, RegisteredModel
+from .tiers import TierDecision, choose_tier
 from .tracking import CostTracker, MeteredLLM, cost_labels
 
-__all__ = ["RoutableAgent", "RoutedAgent", "RouterMiddleware"]
+__all__ = ["RoutableAgent", "RoutedAgent", "RoutedLLM", "RouterMiddleware"]
 
 AUTO = "auto"
 
@@ -144,61 +150,67 @@ class RouterMiddleware:
         return self._metered[entry.name]
 
     async def choose_tier(
-        self, agent: RoutableAgent, pinned: str | None, messages: Sequence[Message]
-    ) -> tuple[str, str]:
-        """The tier for this call and why."""
+        self, agent: RoutableAgent, pinned: str | None, messages: Sequence[Message], ctx: RunContext
+    ) -> TierDecision:
+        """The tier for this run and why (difficulty via `choose_tier`, the one rule)."""
         if pinned is not None and pinned != AUTO:
-            return pinned, f"tier {pinned} pinned"
+            return TierDecision(tier=pinned, reason=f"tier {pinned} pinned")
         if pinned == AUTO and self.estimator is not None:
             estimate = await self.estimator.estimate(messages)
-            hard = estimate.difficulty >= self.handoff_threshold
-            tier = self.registry.tiers[-1] if hard else self.registry.tiers[0]
-            sign = ">=" if hard else "<"
-            return tier, f"difficulty {estimate.difficulty} {sign} {self.handoff_threshold}"
+            tiers = self.registry.tiers
+            return choose_tier(
+                estimate.difficulty,
+                threshold=self.handoff_threshold,
+                cheap=tiers[0],
+                strong=tiers[-1],
+                hold_tier=ctx.hold_tier,
+                release_below=ctx.release_below,
+            )
         own = self.registry.entry_for(agent.llm)
         if own is not None:
-            return own.tier, f"the tier of {own.name}"
-        return self.registry.tiers[0], "unregistered model: cheapest tier"
+            return TierDecision(tier=own.tier, reason=f"the tier of {own.name}")
+        return TierDecision(tier=self.registry.tiers[0], reason="unregistered model: cheapest tier")
 
-    def candidates(self, tier: str, agent: RoutableAgent) -> list[RegisteredModel]:
-        """The tier's models in fallback order, the agent's own model first."""
+    def candidates(self, tier: str, preferred: LLM | None = None) -> list[RegisteredModel]:
+        """The tier's models in fallback order, `preferred` (the agent's own model) first."""
         models = self.registry.in_tier(tier)
         if not models:
             raise NoRouteError(f"no model is registered in tier {tier!r}")
-        return sorted(models, key=lambda entry: entry.llm is not agent.llm)
+        return sorted(models, key=lambda entry: entry.llm is not preferred)
 
-    def estimate(
-        self, entry: RegisteredModel, agent: RoutableAgent, messages: Sequence[Message]
-    ) -> Decimal:
-        """Pre-call cost estimate of `agent` answering `messages` on `entry`."""
+    def estimate(self, entry: RegisteredModel, request: ModelRequest) -> Decimal:
+        """Pre-call cost estimate of `request` on `entry` (a tiktoken count)."""
         return estimate_call_cost(
             entry.price,
-            messages,
+            request.messages,
             entry.priced_as,
-            system=getattr(agent, "system_prompt", None) or None,
+            system=request.system_with_examples(),
             expected_output_tokens=self.budget.expected_output_tokens if self.budget else 300,
         )
 
-    def too_long(
-        self, entry: RegisteredModel, agent: RoutableAgent, messages: Sequence[Message]
-    ) -> bool:
+    def too_long(self, entry: RegisteredModel, request: ModelRequest) -> bool:
         """Whether the prompt exceeds `entry`'s ``max_input_tokens`` (a tiktoken count)."""
         if entry.max_input_tokens is None:
             return False
-        system = getattr(agent, "system_prompt", None) or None
-        tokens = count_message_tokens(messages, entry.priced_as, system=system)
+        system = request.system_with_examples()
+        tokens = count_message_tokens(request.messages, entry.priced_as, system=system)
         return tokens > entry.max_input_tokens
 
     def fit_budget(
         self,
         tier: str,
-        agent: RoutableAgent,
-        messages: Sequence[Message],
+        request: ModelRequest,
+        *,
+        preferred: LLM | None,
         conversation_id: str | None,
+        agent: str,
     ) -> tuple[str, Decimal, str | None]:
-        """The tier that fits the budget, its estimate, and why it changed (if it did)."""
-        first = self.candidates(tier, agent)[0]
-        estimate = self.estimate(first, agent, messages)
+        """The tier that fits the budget, its estimate, and why it changed (if it did).
+
+        Raises:
+            BudgetExceeded: No tier fits (or the budget says raise).
+        """
+        estimate = self.estimate(self.candidates(tier, preferred)[0], request)
         if self.budget is None:
             return tier, estimate, None
         budget = self.budget
@@ -217,11 +229,11 @@ class RouterMiddleware:
             return tier, estimate, None
         cheaper = self.registry.cheaper_tier(tier)
         while budget.on_exceed == "downgrade" and cheaper is not None:
-            estimate = self.estimate(self.candidates(cheaper, agent)[0], agent, messages)
+            estimate = self.estimate(self.candidates(cheaper, preferred)[0], request)
             if overrun(estimate) is None:
                 return cheaper, estimate, f"downgraded from {tier}: {reason}"
             cheaper = self.registry.cheaper_tier(cheaper)
-        raise BudgetExceeded(f"a call by {agent.name!r} would exceed the {reason}")
+        raise BudgetExceeded(f"a call by {agent!r} would exceed the {reason}")
 
 
 class RoutedAgent:
@@ -261,56 +273,156 @@ class RoutedAgent:
         )
 
     async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> Any:
-        """Answer `input` on the model the policy picks, falling back within the tier.
+        """Answer `input` on the tier the policy picks; each call falls back within it.
 
         Raises:
-            BudgetExceeded: The call does not fit the budget (and downgrading did not help).
+            BudgetExceeded: A call does not fit the budget (and downgrading did not help).
             NoRouteError: Every model of the tier has its circuit open.
             ProviderError: Every model of the tier failed; the last error is raised.
         """
         router = self.router
         messages = _as_messages(input)
         ctx = RunContext.of(context)
-        conversation_id = ctx.conversation_id
         pinned = ctx.tier if ctx.tier in router.registry.tiers else self.tier
-        tier, reason = await router.choose_tier(self.agent, pinned, messages)
-        tier, estimate, downgrade = router.fit_budget(tier, self.agent, messages, conversation_id)
-        if downgrade:
-            reason = f"{reason}; {downgrade}"
-        skipped: list[str] = []
+        decision = await router.choose_tier(self.agent, pinned, messages, ctx)
+        llm = RoutedLLM(
+            router,
+            decision.tier,
+            preferred=self.agent.llm,
+            agent=self.agent.name,
+            conversation_id=ctx.conversation_id,
+            sink=ctx.stream_sink,
+        )
+        labels = {"agent": self.agent.name, "tier": decision.tier, "route": ctx.route}
+        with cost_labels(conversation_id=ctx.conversation_id, **labels):
+            result = await self.agent.with_llm(llm).run(messages, context=ctx)
+        return result.with_metadata(
+            registry_model=llm.answered_by,
+            tier=llm.tier,
+            route_reason="; ".join([decision.reason, *llm.notes]),
+            estimated_cost_usd=str(llm.estimated_cost),
+        )
+
+
+class RoutedLLM:
+    """An `LLM` answering with the router's models of one tier.
+
+    As pydantic-ai's ``FallbackModel`` is a ``Model``: each call checks the budget
+    (moving to a cheaper tier, or raising), skips models whose circuit is open or whose
+    ``max_input_tokens`` the prompt exceeds, and falls back to the tier's next model on a
+    provider error. Only the failed call is repeated, never the tool calls an agent
+    already made. What happened is kept for the run's record.
+
+    Args:
+        router: The routing policy and registry.
+        tier: The tier chosen for the run.
+        preferred: The agent's own model, tried first when it is in the tier.
+        agent: The agent's name (budget messages).
+        conversation_id: For the per-conversation budget.
+        sink: The run's stream sink, reset when a model fails mid-reply.
+    """
+
+    def __init__(
+        self,
+        router: RouterMiddleware,
+        tier: str,
+        *,
+        preferred: LLM | None = None,
+        agent: str = "",
+        conversation_id: str | None = None,
+        sink: StreamSink | None = None,
+    ) -> None:
+        self.router = router
+        self.tier = tier
+        self.preferred = preferred
+        self.agent = agent
+        self.conversation_id = conversation_id
+        self.sink = sink
+        self.answered_by: str | None = None
+        self.estimated_cost = Decimal(0)
+        self.notes: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        """``"router:<tier>"``; each response names the model that really answered."""
+        return f"router:{self.tier}"
+
+    def __repr__(self) -> str:
+        return f"RoutedLLM(tier={self.tier!r})"
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Answer with the first model of the tier that can."""
         last_error: ProviderError | None = None
-        for entry in router.candidates(tier, self.agent):
-            if router.too_long(entry, self.agent, messages):
-                skipped.append(f"{entry.name} context too long")
-                continue
-            if not entry.breaker.allow():
-                skipped.append(f"{entry.name} circuit open")
-                continue
-            labels = {"agent": self.agent.name, "tier": tier, "route": ctx.route}
+        for entry in self._plan(request):
             try:
-                with cost_labels(conversation_id=conversation_id, **labels):
-                    result = await self.agent.with_llm(router.metered(entry)).run(
-                        messages, context=ctx
-                    )
+                response = await self.router.metered(entry).complete(request)
             except ProviderError as error:
-                entry.breaker.failed()
-                if ctx.stream_sink is not None:
-                    ctx.stream_sink.reset()  # the next model starts the reply again
-                skipped.append(f"{entry.name} failed ({type(error).__name__})")
-                last_error = error
+                last_error = self._failed(entry, error)
                 continue
-            entry.breaker.succeeded()
-            return result.with_metadata(
-                registry_model=entry.name,
-                tier=tier,
-                route_reason="; ".join([reason, *(f"fallback: {s}" for s in skipped)]),
-                estimated_cost_usd=str(estimate),
-                cost_usd=str(result.usage.cost),
-                cost_estimated=result.usage.cost_estimated,
-            )
+            return self._answered(entry, response)
+        raise self._nothing_answered(last_error)
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """Stream from the first model of the tier that can.
+
+        A model failing mid-reply resets the sink; the next model starts the reply again.
+        """
+        last_error: ProviderError | None = None
+        for entry in self._plan(request):
+            try:
+                async for event in self.router.metered(entry).stream(request):
+                    if isinstance(event, StreamEnd):
+                        self._answered(entry, event.response)
+                    yield event
+                return
+            except ProviderError as error:
+                last_error = self._failed(entry, error)
+                if self.sink is not None:
+                    self.sink.reset()
+        raise self._nothing_answered(last_error)
+
+    def _plan(self, request: ModelRequest) -> list[RegisteredModel]:
+        """The models to try for this call, after the budget and the context limits."""
+        tier, estimate, downgrade = self.router.fit_budget(
+            self.tier,
+            request,
+            preferred=self.preferred,
+            conversation_id=self.conversation_id,
+            agent=self.agent,
+        )
+        if downgrade:
+            self._note(downgrade)
+        self.tier = tier
+        self.estimated_cost += estimate
+        usable: list[RegisteredModel] = []
+        for entry in self.router.candidates(tier, self.preferred):
+            if self.router.too_long(entry, request):
+                self._note(f"fallback: {entry.name} context too long")
+            elif not entry.breaker.allow():
+                self._note(f"fallback: {entry.name} circuit open")
+            else:
+                usable.append(entry)
+        return usable
+
+    def _answered(self, entry: RegisteredModel, response: ModelResponse) -> ModelResponse:
+        entry.breaker.succeeded()
+        self.answered_by = entry.name
+        return response
+
+    def _failed(self, entry: RegisteredModel, error: ProviderError) -> ProviderError:
+        entry.breaker.failed()
+        self._note(f"fallback: {entry.name} failed ({type(error).__name__})")
+        return error
+
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def _nothing_answered(self, last_error: ProviderError | None) -> Exception:
         if last_error is not None:
-            raise last_error
-        raise NoRouteError(f"no model of tier {tier!r} is available: {'; '.join(skipped)}")
+            return last_error
+        skipped = "; ".join(self.notes) or "no models"
+        return NoRouteError(f"no model of tier {self.tier!r} is available: {skipped}")
 
 
 def _as_messages(input: str | Sequence[Message]) -> tuple[Message, ...]:

@@ -9,6 +9,7 @@ from typing import Literal
 from pyagent_providers import Message, UserError
 from pyagent_router import DifficultyEstimate, DifficultyEstimator, LLMDifficultyEstimator
 from pyagent_router.context import ContextArg, RunContext
+from pyagent_router.tiers import choose_tier
 
 from ..base import Pattern, Runnable, RunResult, as_messages
 
@@ -28,11 +29,10 @@ class TalkerReasoner(Pattern):
     """Two tiers: the talker answers below `handoff_threshold`, the reasoner at or above.
 
     A difficulty estimate from 1 to 10 decides. A multi-turn caller (the `ChatHandler`)
-    can ask for hysteresis through the run context: with ``context["hold_tier"] ==
+    can ask for hysteresis through the run context: with ``RunContext.hold_tier ==
     "smart"`` the reasoner keeps answering while the difficulty stays at or above
-    ``context["release_below"]``, so a hard issue does not bounce to the cheap model on
-    an easy-sounding follow-up. Metadata records ``tier``, ``difficulty`` and
-    ``tier_reason``.
+    ``RunContext.release_below`` (`pyagent_router.choose_tier` decides, as the router's
+    ``tier="auto"`` does). The record gets ``tier``, ``difficulty`` and ``tier_reason``.
 
     Args:
         talker: The fast, cheap pattern (tier ``fast``).
@@ -67,19 +67,15 @@ class TalkerReasoner(Pattern):
     ) -> TierChoice:
         """The tier for `messages` (with the context's hold, if any), without answering."""
         estimate = await self.estimator.estimate(messages)
-        difficulty, threshold = estimate.difficulty, self.handoff_threshold
-        if difficulty >= threshold:
-            return TierChoice(
-                tier="smart", estimate=estimate, reason=f"difficulty {difficulty} >= {threshold}"
-            )
         ctx = RunContext.of(context)
-        release_below = threshold if ctx.release_below is None else ctx.release_below
-        if ctx.hold_tier == "smart" and difficulty >= release_below:
-            reason = f"held on smart: difficulty {difficulty} >= release level {release_below}"
-            return TierChoice(tier="smart", estimate=estimate, reason=reason)
-        return TierChoice(
-            tier="fast", estimate=estimate, reason=f"difficulty {difficulty} < {threshold}"
+        decision = choose_tier(
+            estimate.difficulty,
+            threshold=self.handoff_threshold,
+            hold_tier=ctx.hold_tier,
+            release_below=ctx.release_below,
         )
+        tier: Literal["fast", "smart"] = "smart" if decision.tier == "smart" else "fast"
+        return TierChoice(tier=tier, estimate=estimate, reason=decision.reason)
 
     async def run(self, input: str | Sequence[Message], *, context: ContextArg = None) -> RunResult:
         """Rate `input`, then let the talker or the reasoner answer it."""
