@@ -9,7 +9,6 @@ the customer's tier); `RunResult.metadata` is where each pattern records what it
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,6 +32,7 @@ from pyagent_providers import (
     UserError,
     infer_model,
 )
+from pyagent_providers.concurrency import run_blocking
 from pyagent_router import cost_labels
 from pyagent_router.context import ContextArg, RunContext
 
@@ -128,11 +128,7 @@ class Pattern:
         Raises:
             UserError: Called from inside a running event loop (``await run`` there).
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.run(input, context=context))
-        raise UserError("run_sync cannot run inside an event loop; use 'await pattern.run(...)'")
+        return run_blocking(lambda: self.run(input, context=context))
 
 
 def as_messages(input: str | Sequence[Message]) -> tuple[Message, ...]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["run_cpu_bound"]
+from .errors import UserError
+
+__all__ = ["run_blocking", "run_cpu_bound"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,3 +32,16 @@ async def run_cpu_bound(function: Callable[P, T], *args: P.args, **kwargs: P.kwa
     """Run `function` in pyagent's CPU thread pool and await its result."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_POOL, functools.partial(function, *args, **kwargs))
+
+
+def run_blocking(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine `start()` makes to completion, for code without an event loop.
+
+    Raises:
+        UserError: Called from inside a running event loop (``await`` the coroutine there).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(start())
+    raise UserError("a *_sync call cannot run inside an event loop; await the async form")
