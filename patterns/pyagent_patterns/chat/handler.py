@@ -36,18 +36,14 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
 from pyagent_providers import (
     ConflictError,
-    Message,
-    Usage,
-    count_message_tokens,
 )
 from pyagent_providers.logs import conversation_scope
 from pyagent_router.context import RunContext
@@ -55,18 +51,27 @@ from pyagent_router.context import RunContext
 from ..base import Runnable
 from ..record import RecoveryLevel
 from .desk import HandoffDesk
+from .history import HistoryWindow
 from .limits import RateLimiter, RateLimits
 from .pseudonyms import Pseudonyms
 from .redaction import Redactor
+from .replies import (
+    HOLD_SMART_TIER,
+    ChatEvent,
+    ChatReply,
+    ContextBudget,
+    TierHold,
+    replayed,
+)
 from .sqlite_store import SQLiteConversationStore
 from .store import Conversation, ConversationState, ConversationStore, StoredMessage
+from .streaming import QueueSink, outcome
 from .validation import check_owner, checked_id, checked_text, owned_conversation
 
 __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
 
 logger = logging.getLogger("pyagent.chat")
 
-_COUNTING_MODEL = "openai:gpt-4o-mini"  # context budgets are estimates in its tokens
 # What the customer is told while a person has not answered yet: true in either state.
 ACKNOWLEDGEMENT = {
     "waiting_for_human": (
@@ -78,126 +83,6 @@ ACKNOWLEDGEMENT = {
     ),
 }
 WARM_UP_TEXT = "Hello, I'm Ana (ana@example.com). How do I reset my password?"
-SUMMARY_REQUEST = (
-    "Summarise this support conversation for the agent who continues it: the customer's "
-    "issue, facts established, what was tried, and what is still open. Keep placeholders "
-    "such as <EMAIL_ADDRESS_1> exactly as written."
-)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TierHold:
-    """Hysteresis across turns.
-
-    Once a turn needs the expensive tier, the conversation holds it: later turns stay on
-    it while their difficulty is at least `release_below`, and return to the cheap tier
-    at the first turn below it (the issue is resolved or the question is simple).
-
-    Attributes:
-        release_below: Difficulty under which a held conversation returns to ``fast``.
-    """
-
-    release_below: int = 3
-
-
-HOLD_SMART_TIER = TierHold()
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ContextBudget:
-    """How much history the model sees.
-
-    When the history since the last summary exceeds `max_tokens` (a tiktoken estimate),
-    everything but the `keep_recent` latest messages is folded into the stored summary
-    (or dropped, without a summarizer). The summary is computed once and stored, not
-    recomputed every turn.
-
-    Attributes:
-        max_tokens: Token budget for the history sent to the model.
-        keep_recent: Messages always sent verbatim.
-    """
-
-    max_tokens: int = 3_000
-    keep_recent: int = 6
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ChatReply:
-    """What one customer message produced.
-
-    The ids are the caller's, as given, even when an email-like id is stored and logged
-    as its pseudonym (see the module docstring).
-
-    Attributes:
-        conversation_id: The conversation.
-        message_id: The customer's message id (given, or generated).
-        reply: The text for the customer.
-        state: The conversation's state after the turn.
-        route: The Supervisor route (``None`` when no bot answered).
-        tier: ``fast``, ``smart``, ``human`` or ``None``.
-        tier_reason: Why that tier.
-        model: The model id that wrote the reply.
-        escalated: Whether the conversation is with the human queue.
-        ticket_id: The escalation ticket, if any.
-        recovery_level: 0 the first attempt answered, 1 a retry, 2 the fallback model, 3 a
-            holding notice (`BoundedExecution`): a fallback answer never looks normal.
-        usage: Tokens this turn used, and what they cost (`cost`, USD).
-        duplicate: The message id was delivered before; this is the stored reply.
-    """
-
-    conversation_id: str
-    message_id: str
-    reply: str
-    state: ConversationState
-    route: str | None = None
-    tier: str | None = None
-    tier_reason: str | None = None
-    model: str | None = None
-    escalated: bool = False
-    ticket_id: str | None = None
-    recovery_level: int = 0
-    usage: Usage = field(default_factory=Usage)
-    duplicate: bool = False
-
-    @property
-    def cost(self) -> Decimal | None:
-        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
-        return self.usage.cost
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "conversation_id": self.conversation_id,
-            "message_id": self.message_id,
-            "reply": self.reply,
-            "state": self.state,
-            "route": self.route,
-            "tier": self.tier,
-            "tier_reason": self.tier_reason,
-            "model": self.model,
-            "escalated": self.escalated,
-            "ticket_id": self.ticket_id,
-            "recovery_level": self.recovery_level,
-            "usage": {
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-            },
-            "cost_usd": None if self.cost is None else str(self.cost),
-            "duplicate": self.duplicate,
-        }
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ChatEvent:
-    """One event of `ChatHandler.stream_reply`.
-
-    ``delta`` carries more reply text; ``reset`` says to discard the text so far (a retry
-    or fallback starts over); ``done`` carries the final `ChatReply`.
-    """
-
-    type: Literal["delta", "reset", "done"]
-    text: str = ""
-    reply: ChatReply | None = None
 
 
 class ChatHandler:
@@ -250,6 +135,7 @@ class ChatHandler:
         )
         self.summarizer = summarizer
         self.context_budget = context_budget or ContextBudget()
+        self.history = HistoryWindow(self.store, self.context_budget, summarizer)
         self.tier_hold = tier_hold
         self.limiter = RateLimiter(limits or RateLimits())
         self.max_message_chars = max_message_chars
@@ -300,11 +186,11 @@ class ChatHandler:
         Errors are raised before the first event when the message is refused.
         """
         events: asyncio.Queue[ChatEvent | BaseException] = asyncio.Queue()
-        sink = _QueueSink(events)
+        sink = QueueSink(events)
         task = asyncio.ensure_future(
             self._turn(conversation_id, text, message_id, user_id, sink=sink)
         )
-        task.add_done_callback(lambda done: events.put_nowait(_outcome(done)))
+        task.add_done_callback(lambda done: events.put_nowait(outcome(done)))
         try:
             while True:
                 event = await events.get()
@@ -367,7 +253,7 @@ class ChatHandler:
         message_id: str | None,
         user_id: str | None,
         *,
-        sink: _QueueSink | None,
+        sink: QueueSink | None,
     ) -> ChatReply:
         """The boundary of a customer's turn: ids in as stored, the reply out as given.
 
@@ -394,7 +280,7 @@ class ChatHandler:
         message_id: str | None,
         user_id: str | None,
         *,
-        sink: _QueueSink | None,
+        sink: QueueSink | None,
     ) -> ChatReply:
         checked = checked_text(text, self.max_message_chars)
         # One turn per conversation at a time: in this process, then across processes.
@@ -408,7 +294,7 @@ class ChatHandler:
         checked: str,
         message_id: str | None,
         user_id: str | None,
-        sink: _QueueSink | None,
+        sink: QueueSink | None,
     ) -> ChatReply:
         """One turn, under the conversation's locks."""
         stored_conversation = await self.store.get(conversation_id)
@@ -419,7 +305,7 @@ class ChatHandler:
         if message_id is not None and conversation.has_message(message_id):
             stored = conversation.reply_to(message_id)
             if stored is not None:
-                return _replayed(conversation, message_id, stored)
+                return replayed(conversation, message_id, stored)
             logger.info("answering stored message %s", message_id)
         else:
             self.limiter.check(conversation_id, user_id)
@@ -469,9 +355,9 @@ class ChatHandler:
         conversation: Conversation,
         message_id: str,
         user_id: str | None,
-        sink: _QueueSink | None,
+        sink: QueueSink | None,
     ) -> ChatReply:
-        history = await self._history(conversation)
+        history = await self.history.window(conversation)
         held = self.tier_hold is not None and conversation.tier == "smart"
         context = RunContext(
             conversation_id=conversation.id,
@@ -526,82 +412,8 @@ class ChatHandler:
             usage=result.usage,
         )
 
-    async def _history(self, conversation: Conversation) -> list[Message]:
-        """The messages the model sees, within the context budget."""
-        budget = self.context_budget
-        unsummarised = [m for m in conversation.messages if m.seq > conversation.summary_upto]
-        messages = _with_summary(conversation.summary, unsummarised)
-        if count_message_tokens(messages, _COUNTING_MODEL) <= budget.max_tokens:
-            return messages
-        older = unsummarised[: -budget.keep_recent] if budget.keep_recent else unsummarised
-        if not older:
-            return messages
-        summary = await self._summarise(conversation.summary, older)
-        await self.store.update(conversation.id, summary=summary, summary_upto=older[-1].seq)
-        return _with_summary(summary, unsummarised[len(older) :])
-
-    async def _summarise(
-        self, earlier: str | None, messages: Sequence[StoredMessage]
-    ) -> str | None:
-        if self.summarizer is None:
-            return earlier  # trimmed: the older turns are dropped from the context
-        transcript = "\n".join(f"{m.author}: {m.content}" for m in messages)
-        if earlier:
-            transcript = f"Summary so far: {earlier}\n{transcript}"
-        result = await self.summarizer.run(
-            [Message.system(SUMMARY_REQUEST), Message.user(transcript)]
-        )
-        return str(result.output)
-
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
         if lock is None:
             lock = self._locks[conversation_id] = asyncio.Lock()
         return lock
-
-
-class _QueueSink:
-    """A `StreamSink` that turns reply text into `ChatEvent`s on a queue."""
-
-    def __init__(self, events: asyncio.Queue[ChatEvent | BaseException]) -> None:
-        self.events = events
-        self.text = ""
-
-    def delta(self, text: str) -> None:
-        self.text += text
-        self.events.put_nowait(ChatEvent(type="delta", text=text))
-
-    def reset(self) -> None:
-        if self.text:
-            self.text = ""
-            self.events.put_nowait(ChatEvent(type="reset"))
-
-
-def _outcome(task: asyncio.Future[ChatReply]) -> ChatEvent | BaseException:
-    if task.cancelled():
-        return asyncio.CancelledError()
-    error = task.exception()
-    return error if error is not None else ChatEvent(type="done", reply=task.result())
-
-
-def _replayed(conversation: Conversation, message_id: str, stored: StoredMessage) -> ChatReply:
-    meta: Mapping[str, Any] = stored.metadata
-    return ChatReply(
-        conversation_id=conversation.id,
-        message_id=message_id,
-        reply=stored.content,
-        state=conversation.state,
-        route=meta.get("route"),
-        tier=meta.get("tier") or ("human" if stored.author == "notice" else None),
-        tier_reason=meta.get("tier_reason"),
-        model=meta.get("model"),
-        escalated=conversation.state != "bot",
-        ticket_id=meta.get("ticket_id") or conversation.ticket_id,
-        recovery_level=int(meta.get("recovery_level") or 0),
-        duplicate=True,
-    )
-
-
-def _with_summary(summary: str | None, messages: Sequence[StoredMessage]) -> list[Message]:
-    prefix = [Message.system(f"Summary of the conversation so far: {summary}")] if summary else []
-    return prefix + [m.to_message() for m in messages]
