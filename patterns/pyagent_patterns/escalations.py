@@ -1,8 +1,9 @@
 """The durable queue of conversations waiting for a person (SQLite, the embedded default).
 
 Each escalation keeps an id, a priority, the hand-off summary, the reason, the redacted
-conversation and its status. It lives in a SQLite file, so it survives restarts and can be
-read by another process (WAL mode lets readers and one writer work at once).
+conversation and its status. It lives in a SQLite file (`SQLiteFile`: WAL, ``BEGIN
+IMMEDIATE`` writes, statements off the event loop), so it survives restarts and several
+processes can share it; the chat recipe keeps it in the conversations' own file.
 
 The default file is ``$PYAGENT_DATA_DIR/escalations.sqlite3`` (``~/.pyagent`` when the
 variable is unset).
@@ -13,15 +14,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
-from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pyagent_providers import Message, UserError
+from pyagent_providers.sqlite import SQLiteFile
 
 __all__ = ["Escalation", "EscalationQueue", "default_data_dir"]
 
@@ -74,26 +74,12 @@ class EscalationQueue:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_data_dir() / "escalations.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self.db = SQLiteFile(self.path, schema=_SCHEMA)
 
     def __repr__(self) -> str:
         return f"EscalationQueue({str(self.path)!r})"
 
-    @contextmanager
-    def _connect(self) -> Generator[sqlite3.Connection]:
-        with self._lock:
-            db = sqlite3.connect(self.path, timeout=10)
-            try:
-                with db:  # commits, or rolls back on error
-                    yield db
-            finally:
-                db.close()
-
-    def put(
+    async def put(
         self,
         *,
         summary: str,
@@ -109,7 +95,8 @@ class EscalationQueue:
             {"role": m.role, "content": m.content, "tool_call_id": m.tool_call_id}
             for m in conversation
         ]
-        with self._connect() as db:
+
+        def insert(db: sqlite3.Connection) -> Escalation:
             cursor = db.execute(
                 "INSERT INTO escalations (id, created_at, priority, reason, summary,"
                 " conversation, conversation_id, metadata) VALUES ('', ?, ?, ?, ?, ?, ?, ?)",
@@ -125,45 +112,53 @@ class EscalationQueue:
             )
             ticket = f"ESC-{cursor.lastrowid:06d}"
             db.execute("UPDATE escalations SET id = ? WHERE seq = ?", (ticket, cursor.lastrowid))
-        found = self.get(ticket)
-        assert found is not None
-        return found
+            return _must_get(db, ticket)
 
-    def get(self, escalation_id: str) -> Escalation | None:
+        return await self.db.write(insert)
+
+    async def get(self, escalation_id: str) -> Escalation | None:
         """The escalation with this id, or ``None``."""
-        with self._connect() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM escalations WHERE id = ?", (escalation_id,))
-            found = row.fetchone()
-        return _escalation(found) if found else None
+        return await self.db.read(lambda db: _get(db, escalation_id))
 
-    def list(self, status: Status | None = "open") -> list[Escalation]:
+    async def list(self, status: Status | None = "open") -> list[Escalation]:
         """Escalations with `status` (all when ``None``), most urgent first, then oldest."""
         order = (
             "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
         )
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        with self._connect() as db:
-            rows = db.execute(
+        rows = await self.db.read(
+            lambda db: db.execute(
                 f"SELECT {_COLUMNS} FROM escalations {where} ORDER BY {order}, seq", args
             ).fetchall()
+        )
         return [_escalation(row) for row in rows]
 
-    def set_status(self, escalation_id: str, status: Status) -> Escalation:
+    async def set_status(self, escalation_id: str, status: Status) -> Escalation:
         """Move an escalation to `status` (claimed by a person, resolved)."""
-        with self._connect() as db:
-            changed = db.execute(
-                "UPDATE escalations SET status = ? WHERE id = ?", (status, escalation_id)
-            ).rowcount
-        if not changed:
-            raise UserError(f"no escalation {escalation_id!r}")
-        found = self.get(escalation_id)
-        assert found is not None
-        return found
+
+        def change(db: sqlite3.Connection) -> Escalation:
+            db.execute("UPDATE escalations SET status = ? WHERE id = ?", (status, escalation_id))
+            return _must_get(db, escalation_id)
+
+        return await self.db.write(change)
 
 
 _COLUMNS = (
     "id, created_at, priority, status, reason, summary, conversation, conversation_id, metadata"
 )
+
+
+def _get(db: sqlite3.Connection, escalation_id: str) -> Escalation | None:
+    row = db.execute(f"SELECT {_COLUMNS} FROM escalations WHERE id = ?", (escalation_id,))
+    found = row.fetchone()
+    return _escalation(found) if found else None
+
+
+def _must_get(db: sqlite3.Connection, escalation_id: str) -> Escalation:
+    found = _get(db, escalation_id)
+    if found is None:
+        raise UserError(f"no escalation {escalation_id!r}")
+    return found
 
 
 def _escalation(row: tuple[Any, ...]) -> Escalation:

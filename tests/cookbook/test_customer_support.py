@@ -100,7 +100,7 @@ async def test_the_seed_queries_route_as_the_seed_expects(system: SupportSystem)
 
 async def test_escalations_are_queued_durably(system: SupportSystem, tmp_path: Path) -> None:
     reply = await system.handle_query("This is unacceptable, I'm calling my lawyer")
-    stored = EscalationQueue(tmp_path / "escalations.sqlite3").get(str(reply.ticket_id))
+    stored = await EscalationQueue(tmp_path / "escalations.sqlite3").get(str(reply.ticket_id))
     assert stored is not None and stored.status == "open"
     assert stored.conversation[0].content == "This is unacceptable, I'm calling my lawyer"
     assert stored.summary.startswith("1. Customer issue:")

@@ -126,7 +126,7 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
     assert all(b"@" not in str(e).encode() for e in errors), errors
     assert stored_id in str(errors[-1])
 
-    escalation = EscalationQueue(tmp_path / "escalations.sqlite3").list(status=None)
+    escalation = await EscalationQueue(tmp_path / "escalations.sqlite3").list(status=None)
     assert [e.conversation_id for e in escalation] == [stored_id]
     stored = sqlite3.connect(tmp_path / "c.sqlite3")
     (message_id,) = stored.execute(

@@ -43,7 +43,7 @@ async def test_no_risk_means_the_agent_answers(tmp_path: Path) -> None:
     pattern = hitl(tmp_path, approve)
     result = await pattern.run("How do I change my card?")
     assert result.metadata["escalated"] is False
-    assert pattern.queue.list() == []
+    assert (await pattern.queue.list()) == []
 
 
 async def test_keyword_escalation_is_queued_and_reviewed(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ async def test_keyword_escalation_is_queued_and_reviewed(tmp_path: Path) -> None
     ticket = result.metadata["ticket_id"]
     assert result.output == f"Escalated as {ticket}."
     assert result.metadata["escalated"] is True and result.metadata["priority"] == "high"
-    (stored,) = pattern.queue.list()
+    (stored,) = await pattern.queue.list()
     assert stored.id == ticket and stored.reason == "keywords: lawsuit"
     assert stored.summary == "1. Customer threatens legal action."
     assert stored.conversation_id == "c9"
@@ -78,7 +78,7 @@ async def test_a_failing_review_keeps_the_case_and_answers_the_customer(tmp_path
     result = await pattern.run("fraud on my card")
     assert result.metadata["review_error"] == "ConnectionError"
     assert "reference is ESC-" in result.output
-    assert len(pattern.queue.list()) == 1
+    assert len(await pattern.queue.list()) == 1
 
 
 async def test_review_returning_the_wrong_type_is_treated_as_failure(tmp_path: Path) -> None:
@@ -92,10 +92,12 @@ async def test_the_queue_survives_a_new_process(tmp_path: Path) -> None:
     result = await pattern.run("legal action is coming")
     ticket = result.metadata["ticket_id"]
     script = (
-        "import sys; from pyagent_patterns import EscalationQueue; "
-        "q = EscalationQueue(sys.argv[1]); e = q.get(sys.argv[2]); "
-        "print(e.status, e.priority, e.conversation[0].content); "
-        "q.set_status(e.id, 'claimed')"
+        "import asyncio, sys; from pyagent_patterns import EscalationQueue\n"
+        "async def main():\n"
+        "    q = EscalationQueue(sys.argv[1]); e = await q.get(sys.argv[2])\n"
+        "    print(e.status, e.priority, e.conversation[0].content)\n"
+        "    await q.set_status(e.id, 'claimed')\n"
+        "asyncio.run(main())"
     )
     path = str(tmp_path / "escalations.sqlite3")
     out = await asyncio.to_thread(
@@ -107,6 +109,6 @@ async def test_the_queue_survives_a_new_process(tmp_path: Path) -> None:
     )
     assert out.stdout.strip() == "open high legal action is coming"
     reopened = EscalationQueue(path)
-    assert reopened.get(ticket).status == "claimed"  # type: ignore[union-attr]
-    assert reopened.list() == []  # no longer open
-    assert [e.id for e in reopened.list(status=None)] == [ticket]
+    assert (await reopened.get(ticket)).status == "claimed"  # type: ignore[union-attr]
+    assert await reopened.list() == []  # no longer open
+    assert [e.id for e in await reopened.list(status=None)] == [ticket]

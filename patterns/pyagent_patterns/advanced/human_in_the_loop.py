@@ -137,14 +137,13 @@ class HumanInTheLoop(Pattern):
             reason, reasons = f"route: {ctx.route}", []
         priority: Priority = "high" if keywords or by_policy else "normal"
         summary = str(result.output)
-        escalation = await asyncio.to_thread(
-            self.queue.put,
+        escalation = await self.queue.put(
             summary=summary,
             reason=reason,
             conversation=messages,
             priority=priority,
             conversation_id=ctx.conversation_id,
-            metadata={"agent_model": result.metadata.get("routed_model")},
+            metadata={"agent_model": result.record.model},
         )
         result = result.with_metadata(
             escalated=True,
