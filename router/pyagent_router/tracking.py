@@ -7,14 +7,13 @@ conversation, query...). Cost is computed from the usage the API returned. When 
 profile — the record is flagged ``estimated``: its token counts were not reported by the
 priced model's API.
 
-Records live in SQLite: in memory by default, or in a file that survives restarts (so a
-per-day budget holds across processes).
+Records live in SQLite (`SQLiteFile`, as every store): in memory by default, or in a file
+that survives restarts (so a per-day budget holds across processes).
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Generator, Mapping
 from contextvars import ContextVar
@@ -37,6 +36,7 @@ from pyagent_providers import (
     default_pricing,
     priced,
 )
+from pyagent_providers.sqlite import SQLiteFile
 
 __all__ = [
     "CallRecord",
@@ -134,23 +134,17 @@ class CostTracker:
     def __init__(self, path: str | Path | None = None, *, pricing: PricingTable | None = None):
         self.path = Path(path) if path is not None else None
         self.pricing = pricing or default_pricing()
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(self.path) if self.path else ":memory:", check_same_thread=False, timeout=10
-        )
-        self._lock = threading.Lock()
+        self.db = SQLiteFile(self.path or ":memory:", schema=_SCHEMA)
+        self._lock = threading.Lock()  # guards the pending rows
         # In memory, rows wait here until the next read (or _FLUSH_EVERY rows): an INSERT
         # and commit per call was a sizeable part of the router's overhead per call
         # (bench/overhead.py). A file is written at once, so that other processes sharing
         # it see the spending.
         self._pending: list[tuple[Any, ...]] = []
-        with self._lock, self._db:
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         """Close the database."""
-        self._db.close()
+        self.db.close()
 
     def meter(
         self,
@@ -199,11 +193,12 @@ class CostTracker:
     def _flush(self) -> None:
         """Write the pending rows (the caller holds the lock)."""
         if self._pending:
-            with self._db:
-                self._db.executemany(
-                    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    self._pending,
+            rows = list(self._pending)
+            self.db.write_sync(
+                lambda db: db.executemany(
+                    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
+            )
             self._pending.clear()
 
     def records(self, **where: str | None) -> list[CallRecord]:
@@ -211,12 +206,14 @@ class CostTracker:
         clause, args = _where(where)
         with self._lock:
             self._flush()
-            rows = self._db.execute(
+        rows = self.db.read_sync(
+            lambda db: db.execute(
                 "SELECT at, model, priced_as, tier, agent, route, conversation_id, query,"
                 " input_tokens, output_tokens, cached_input_tokens, cost, estimated"
                 f" FROM calls {clause} ORDER BY rowid",
                 args,
             ).fetchall()
+        )
         return [_record(row) for row in rows]
 
     def total(self, **where: str | None) -> Decimal:
@@ -235,7 +232,9 @@ class CostTracker:
         key = f"COALESCE({dimension}, '-')" if dimension else "''"
         with self._lock:
             self._flush()
-            rows = self._db.execute(f"SELECT {key}, cost FROM calls {clause}", args).fetchall()
+        rows = self.db.read_sync(
+            lambda db: db.execute(f"SELECT {key}, cost FROM calls {clause}", args).fetchall()
+        )
         totals: dict[str, Decimal] = {}
         for group, cost in rows:
             totals[group] = totals.get(group, Decimal(0)) + Decimal(cost)
