@@ -1,17 +1,16 @@
-"""Model registry, routing, difficulty estimation, classifiers and cost tracking."""
+"""Model registry, routing, difficulty estimation, classifiers and cost tracking.
+
+Calibration and cost reports are offline tools: they are loaded on first use, never on
+the hot path of a routed call.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .breaker import CircuitBreaker
 from .budget import Budget, estimate_call_cost
-from .calibration import (
-    Calibration,
-    CurvePoint,
-    calibrate,
-    calibrate_threshold,
-    threshold_for_share,
-)
 from .classifiers import Classification, Classifier, LLMClassifier
 from .context import ContextArg, RunContext
-from .cost_report import Baseline, CostProfile, ProfiledQuery, QueryType, build_cost_profile
 from .difficulty import (
     CombinedDifficultyEstimator,
     DifficultyEstimate,
@@ -69,3 +68,30 @@ __all__ = [
     "estimate_call_cost",
     "threshold_for_share",
 ]
+
+_LAZY = {
+    **dict.fromkeys(
+        ("Calibration", "CurvePoint", "calibrate", "calibrate_threshold", "threshold_for_share"),
+        ".calibration",
+    ),
+    **dict.fromkeys(
+        ("Baseline", "CostProfile", "ProfiledQuery", "QueryType", "build_cost_profile"),
+        ".cost_report",
+    ),
+}
+
+if TYPE_CHECKING:
+    from .calibration import (
+        Calibration,
+        CurvePoint,
+        calibrate,
+        calibrate_threshold,
+        threshold_for_share,
+    )
+    from .cost_report import Baseline, CostProfile, ProfiledQuery, QueryType, build_cost_profile
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
