@@ -53,17 +53,22 @@ def serving(tmp_path: Path, store: Path) -> Iterator[str]:
         process.wait(60)
 
 
-@pytest.mark.timeout(600)
-def test_a_conversation_continues_after_the_server_process_restarts(tmp_path: Path) -> None:
-    store = tmp_path / "conversations.sqlite3"
+def customer_headers(user_id: str) -> dict[str, str]:
+    """`pyagent token USER` as a user runs it, as request headers."""
     token = subprocess.run(
-        [sys.executable, "-m", "pyagent_cli", "token", "alice"],
+        [sys.executable, "-m", "pyagent_cli", "token", user_id],
         env={**os.environ, "PYAGENT_CUSTOMER_SECRET": SECRET_HEX},
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    headers = {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.timeout(600)
+def test_a_conversation_continues_after_the_server_process_restarts(tmp_path: Path) -> None:
+    store = tmp_path / "conversations.sqlite3"
+    headers = customer_headers("alice")
     first = "My webhooks stopped firing after I rotated the API key"
     second = "I did that and they are still not arriving, what next?"
     with serving(tmp_path, store) as url:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.test_serve_command import SECRET_HEX, serving
+from tests.server.test_serve_command import customer_headers, serving
 
 
 @pytest.mark.timeout(900)
@@ -21,14 +18,7 @@ def test_two_servers_on_one_file_lose_nothing_and_answer_each_message_once(
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "conversations.sqlite3"
-    token = subprocess.run(
-        [sys.executable, "-m", "pyagent_cli", "token", "alice"],
-        env={**os.environ, "PYAGENT_CUSTOMER_SECRET": SECRET_HEX},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = customer_headers("alice")
     with ExitStack() as stack:
         urls = [stack.enter_context(serving(tmp_path, store)) for _ in range(2)]
 

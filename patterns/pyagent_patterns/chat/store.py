@@ -38,38 +38,6 @@ ConversationState = Literal["bot", "waiting_for_human", "with_human"]
 # notice: an automatic acknowledgement (e.g. "your message was added to your case").
 Author = Literal["customer", "bot", "human", "notice"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    user_id TEXT,
-    state TEXT NOT NULL DEFAULT 'bot',
-    tier TEXT,
-    ticket_id TEXT,
-    agent TEXT,
-    summary TEXT,
-    summary_upto INTEGER NOT NULL DEFAULT 0,
-    placeholders TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state);
-CREATE TABLE IF NOT EXISTS messages (
-    conversation_id TEXT NOT NULL REFERENCES conversations (id),
-    seq INTEGER NOT NULL,
-    author TEXT NOT NULL,
-    name TEXT,
-    content TEXT NOT NULL,
-    message_id TEXT,
-    in_reply_to TEXT,
-    metadata TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_id ON messages (conversation_id, message_id)
-    WHERE message_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_reply ON messages (conversation_id, in_reply_to);
-"""
-
 
 def default_store_path() -> Path:
     """``$PYAGENT_DATA_DIR/conversations.sqlite3`` (``~/.pyagent`` by default)."""
