@@ -13,10 +13,10 @@ import json
 import sys
 from typing import TextIO
 
-from pyagent_cookbook.customer_support import Classification, SupportSystem
 from pyagent_providers import Example
 from pyagent_router import Calibration, calibrate
 
+from .recipes import DEFAULT_RECIPE, load_recipe
 from .traffic import read_traffic
 
 __all__ = ["calibrate_command"]
@@ -27,13 +27,15 @@ async def calibrate_command(
     *,
     target_recall: float,
     as_json: bool,
-    classification: Classification = "auto",
+    classification: str = "auto",
+    recipe: str = DEFAULT_RECIPE,
     out: TextIO | None = None,
 ) -> int:
     """Print the calibration of `path`'s labelled messages; returns the exit code."""
     stream: TextIO = out or sys.stdout
     examples = [Example(text=item.text, labels=item.labels) for item in read_traffic(path)]
-    system = SupportSystem(classification=classification)
+    loaded = load_recipe(recipe, "calibrate")
+    system = loaded.support_system(classification=loaded.classification(classification))
     calibration = await calibrate(
         system.estimator, examples, target_recall=target_recall, concurrency=4
     )

@@ -13,10 +13,11 @@ import uuid
 from decimal import Decimal
 from typing import TextIO
 
-from pyagent_cookbook.customer_support import Classification, chat_handler
 from pyagent_patterns.chat import ChatReply
 from pyagent_providers import UserError
 from pyagent_router import collect_calls
+
+from .recipes import DEFAULT_RECIPE, load_recipe
 
 __all__ = ["chat_command"]
 
@@ -27,13 +28,15 @@ async def chat_command(
     *,
     store: str | None,
     conversation_id: str | None,
-    classification: Classification,
+    classification: str,
+    recipe: str = DEFAULT_RECIPE,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Read messages line by line until EOF or ``/quit``; stream each reply."""
+    """Read messages line by line until EOF or ``/quit``; stream each reply of `recipe`."""
     reader, writer = stdin or sys.stdin, out or sys.stdout
-    handler = chat_handler(store, classification=classification)
+    loaded = load_recipe(recipe, "chat")
+    handler = loaded.chat_handler(store, classification=loaded.classification(classification))
     conversation_id = conversation_id or f"cli-{uuid.uuid4().hex[:10]}"
     writer.write(f"Conversation {conversation_id}. Type a message; /quit to leave.\n")
     while True:

@@ -15,24 +15,30 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from pyagent_cookbook.customer_support import Classification, SupportSystem
 from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, collect_calls
 
+from .recipes import DEFAULT_RECIPE, load_recipe
 from .traffic import read_traffic
 
 __all__ = ["cost_profile_command", "profile_traffic"]
 
 
 async def profile_traffic(
-    path: str, *, per_day: int, classification: Classification = "auto"
+    path: str, *, per_day: int, classification: str = "auto", recipe: str = DEFAULT_RECIPE
 ) -> tuple[CostProfile, dict[str, Any]]:
-    """Route and answer every message of `path`; the profile and facts about the run."""
+    """Route and answer every message of `path` with `recipe`'s system.
+
+    Returns:
+        The profile and facts about the run.
+    """
     items = read_traffic(path)
+    loaded = load_recipe(recipe, "cost-profile")
+    mode = loaded.classification(classification)
     refused: list[str] = []
     queries: list[ProfiledQuery] = []
     with tempfile.TemporaryDirectory(prefix="pyagent-cost-profile-") as scratch:
-        system = SupportSystem(
-            queue_path=Path(scratch) / "escalations.sqlite3", classification=classification
+        system = loaded.support_system(
+            queue_path=Path(scratch) / "escalations.sqlite3", classification=mode
         )
         for item in items:
             with collect_calls() as calls:
@@ -75,12 +81,15 @@ async def cost_profile_command(
     per_day: int,
     as_json: bool,
     chart: str | None,
-    classification: Classification = "auto",
+    classification: str = "auto",
+    recipe: str = DEFAULT_RECIPE,
     out: TextIO | None = None,
 ) -> int:
     """Print the cost profile of `path` (table or JSON) and optionally save a chart."""
     stream: TextIO = out or sys.stdout
-    profile, facts = await profile_traffic(path, per_day=per_day, classification=classification)
+    profile, facts = await profile_traffic(
+        path, per_day=per_day, classification=classification, recipe=recipe
+    )
     if chart:
         save_chart(profile, chart)
         facts["chart"] = chart

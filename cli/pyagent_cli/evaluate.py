@@ -6,7 +6,6 @@ import json
 import sys
 from typing import Any, TextIO
 
-from pyagent_cookbook.customer_support import SupportSystem
 from pyagent_cookbook.evaluation import (
     EvalReport,
     evaluate_conversations,
@@ -14,20 +13,34 @@ from pyagent_cookbook.evaluation import (
     read_labelled,
 )
 
+from .recipes import DEFAULT_RECIPE, load_recipe
+
 __all__ = ["eval_command"]
 
 
 async def eval_command(
-    path: str, *, as_json: bool, classification: str = "auto", out: TextIO | None = None
+    path: str,
+    *,
+    as_json: bool,
+    classification: str = "auto",
+    recipe: str = DEFAULT_RECIPE,
+    out: TextIO | None = None,
 ) -> int:
-    """Evaluate `path` (tickets or conversations, told apart by their rows); exit code 0."""
+    """Evaluate `recipe` on `path` (tickets or conversations, told apart by their rows).
+
+    Returns:
+        The exit code, 0.
+    """
     stream: TextIO = out or sys.stdout
     rows = read_labelled(path)
+    loaded = load_recipe(recipe, "eval")
+    mode = loaded.classification(classification)
     if all("turns" in row for row in rows):
-        report = await evaluate_conversations(rows, classification=classification)
+        report = await evaluate_conversations(
+            rows, classification=mode, handler_factory=loaded.chat_handler
+        )
     else:
-        system = SupportSystem(classification=classification)  # type: ignore[arg-type]
-        report = await evaluate_tickets(system, rows)
+        report = await evaluate_tickets(loaded.support_system(classification=mode), rows)
     stream.write(json.dumps(report.as_dict(), indent=2) if as_json else _text(report))
     stream.write("\n")
     return 0

@@ -2,6 +2,16 @@
 
 Exit codes (a contract scripts rely on): 0 ok, 2 bad input (one-line reason on stderr),
 1 internal error.
+
+``--recipe NAME`` (before the command) chooses the support system that ``demo``,
+``route``, ``cost-profile``, ``calibrate``, ``eval``, ``chat`` and ``serve`` run: the name
+of an entry point in group ``pyagent.recipes`` (``customer-support``, registered by the
+cookbook) or a module path (default: ``pyagent_cookbook.customer_support``), e.g.
+``pyagent --recipe my_company.support route "Where is my invoice?"``. A recipe is a
+module shaped like the cookbook's (``SupportSystem``, ``chat_handler``,
+``Classification``, ``demo``; `pyagent_cli.recipes` lists what each command reads). It is
+imported only when such a command runs, after the arguments were checked; a name that
+resolves to nothing, or a recipe missing what the command reads, exits 2.
 """
 
 from __future__ import annotations
@@ -9,10 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 
 from pyagent_providers import PyAgentError, UserError
 from pyagent_providers.logs import configure_logging
+
+from .recipes import DEFAULT_RECIPE, ENTRY_POINT_GROUP
 
 __all__ = ["main"]
 
@@ -36,9 +49,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="log what happens (INFO); PYAGENT_LOG_LEVEL=DEBUG|INFO|WARNING|ERROR overrides",
     )
+    parser.add_argument(
+        "--recipe",
+        default=DEFAULT_RECIPE,
+        metavar="NAME",
+        help=f"the support system the commands run: an entry point in group {ENTRY_POINT_GROUP} "
+        "(e.g. customer-support) or a module path (default: %(default)s)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("demo", help="run the seed 002 support system on its demo queries")
-    route = commands.add_parser(
+    _add_decision_commands(commands.add_parser)
+    _add_conversation_commands(commands.add_parser)
+    return parser
+
+
+def _add_decision_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """demo, route, cost-profile, calibrate and eval: the recipe's decisions, measured."""
+    add("demo", help="run the seed 002 support system on its demo queries")
+    route = add(
         "route",
         help="route one message (or a JSONL file) through guards, classification and tiers",
     )
@@ -48,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument(
         "--classification", choices=CLASSIFICATIONS, default="auto", help=CLASSIFICATION_HELP
     )
-    profile = commands.add_parser("cost-profile", help="cost report for a traffic file")
+    profile = add("cost-profile", help="cost report for a traffic file")
     profile.add_argument("file", help='JSONL, one {"id", "text"[, "tier"]} object per line')
     profile.add_argument("--per-day", type=int, default=1000, help="queries per day")
     profile.add_argument("--json", action="store_true", help="the report as JSON")
@@ -59,9 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help=CLASSIFICATION_HELP,
     )
-    calibrate = commands.add_parser(
-        "calibrate", help="choose the handoff threshold from tier-labelled traffic"
-    )
+    calibrate = add("calibrate", help="choose the handoff threshold from tier-labelled traffic")
     calibrate.add_argument("file", help='JSONL, one {"text", "tier"} object per line')
     calibrate.add_argument(
         "--target-recall",
@@ -71,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--json", action="store_true", help="the curve as JSON")
     calibrate.add_argument("--classification", choices=CLASSIFICATIONS, default="auto")
-    evaluate = commands.add_parser(
+    evaluate = add(
         "eval", help="measure the decisions on labelled tickets or conversations (JSONL)"
     )
     evaluate.add_argument("file", help="tickets or conversations, labelled by LABELS.md")
@@ -79,20 +104,22 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--classification", choices=CLASSIFICATIONS, default="auto", help=CLASSIFICATION_HELP
     )
-    chat = commands.add_parser("chat", help="a multi-turn conversation in the terminal")
+
+
+def _add_conversation_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """chat, queue, serve and token: conversations with customers and the human queue."""
+    chat = add("chat", help="a multi-turn conversation in the terminal")
     chat.add_argument("--conversation", help="continue this conversation id")
     chat.add_argument("--store", help="the conversations' SQLite file")
     chat.add_argument("--classification", choices=CLASSIFICATIONS, default="auto")
-    queue = commands.add_parser(
-        "queue", help="the human queue: list, show, claim, reply, hand back"
-    )
+    queue = add("queue", help="the human queue: list, show, claim, reply, hand back")
     queue.add_argument("action", choices=("list", "show", "claim", "reply", "hand-back"))
     queue.add_argument("conversation", nargs="?", help="the conversation id")
     queue.add_argument("text", nargs="?", help="the reply (for reply)")
     queue.add_argument("--agent", help="your name (default: the login name)")
     queue.add_argument("--store", help="the conversations' SQLite file")
     queue.add_argument("--json", action="store_true")
-    serve = commands.add_parser(
+    serve = add(
         "serve",
         help="serve the chat handler over HTTP (docs at /docs)",
         description="Serve the chat handler over HTTP and SSE. Environment: "
@@ -110,20 +137,19 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help=CLASSIFICATION_HELP,
     )
-    token = commands.add_parser(
+    token = add(
         "token",
         help="print a customer's bearer token for `pyagent serve`",
         description="Print the bearer token of a customer, signed with PYAGENT_CUSTOMER_SECRET "
         "(the embedding service normally issues these with issue_customer_token).",
     )
     token.add_argument("user_id", help="the customer's id")
-    return parser
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pyagent_cookbook.customer_support import demo
+    from .recipes import load_recipe
 
-    asyncio.run(demo())
+    asyncio.run(load_recipe(args.recipe, "demo").demo())
     return 0
 
 
@@ -131,7 +157,13 @@ def _route(args: argparse.Namespace) -> int:
     from .route import route_command
 
     return asyncio.run(
-        route_command(args.text, args.file, as_json=args.json, classification=args.classification)
+        route_command(
+            args.text,
+            args.file,
+            as_json=args.json,
+            classification=args.classification,
+            recipe=args.recipe,
+        )
     )
 
 
@@ -145,6 +177,7 @@ def _cost_profile(args: argparse.Namespace) -> int:
             as_json=args.json,
             chart=args.chart,
             classification=args.classification,
+            recipe=args.recipe,
         )
     )
 
@@ -158,6 +191,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             target_recall=args.target_recall,
             as_json=args.json,
             classification=args.classification,
+            recipe=args.recipe,
         )
     )
 
@@ -166,7 +200,9 @@ def _eval(args: argparse.Namespace) -> int:
     from .evaluate import eval_command
 
     return asyncio.run(
-        eval_command(args.file, as_json=args.json, classification=args.classification)
+        eval_command(
+            args.file, as_json=args.json, classification=args.classification, recipe=args.recipe
+        )
     )
 
 
@@ -178,6 +214,7 @@ def _chat(args: argparse.Namespace) -> int:
             store=args.store,
             conversation_id=args.conversation,
             classification=args.classification,
+            recipe=args.recipe,
         )
     )
 
@@ -201,7 +238,11 @@ def _serve(args: argparse.Namespace) -> int:
     from .serve import serve_command
 
     return serve_command(
-        host=args.host, port=args.port, store=args.store, classification=args.classification
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        classification=args.classification,
+        recipe=args.recipe,
     )
 
 

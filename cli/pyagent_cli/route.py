@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pyagent_cookbook.customer_support import RoutingDecision, SupportSystem
 from pyagent_providers import UserError
 
+from .recipes import DEFAULT_RECIPE, load_recipe
 from .traffic import read_traffic
+
+if TYPE_CHECKING:
+    from .recipes import RoutingDecision
 
 __all__ = ["route_command"]
 
@@ -20,9 +23,10 @@ async def route_command(
     *,
     as_json: bool,
     classification: str = "auto",
+    recipe: str = DEFAULT_RECIPE,
     out: TextIO | None = None,
 ) -> int:
-    """Route `text`, or every line of `file`; returns the exit code.
+    """Route `text`, or every line of `file`, with `recipe`'s system; returns the exit code.
 
     In file mode a message the guards refuse is reported on its own line as
     ``{"id", "error"}`` and the rest are still routed; a malformed file is refused
@@ -32,8 +36,9 @@ async def route_command(
     if (text is None) == (file is None):
         raise UserError("give either TEXT or --file F.jsonl")
     items = read_traffic(file) if file is not None else None
+    loaded = load_recipe(recipe, "route")
     # models load once, for every line
-    system = SupportSystem(classification=classification)  # type: ignore[arg-type]
+    system = loaded.support_system(classification=loaded.classification(classification))
     if items is None:
         stream.write(_render(None, await system.route(str(text)), as_json) + "\n")
         return 0

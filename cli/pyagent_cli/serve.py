@@ -14,8 +14,9 @@ import os
 
 from pyagent_server import create_app, issue_customer_token
 
-from pyagent_cookbook.customer_support import Classification
 from pyagent_providers import MissingDependencyError, UserError
+
+from .recipes import DEFAULT_RECIPE, load_recipe
 
 __all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command"]
 
@@ -62,18 +63,22 @@ def agent_tokens() -> dict[str, str]:
 
 
 def serve_command(
-    *, host: str, port: int, store: str | None, classification: Classification
+    *,
+    host: str,
+    port: int,
+    store: str | None,
+    classification: str,
+    recipe: str = DEFAULT_RECIPE,
 ) -> int:
-    """Serve the cookbook support system's chat handler until interrupted."""
+    """Serve `recipe`'s chat handler (the cookbook support system's) until interrupted."""
     # the secrets first: a misconfigured server fails at once, not after loading models
     secret, tokens = customer_secret(), agent_tokens()
     try:
         import uvicorn
     except ImportError as exc:
         raise MissingDependencyError("uvicorn", "server") from exc
-    from pyagent_cookbook.customer_support import chat_handler
-
-    handler = chat_handler(store, classification=classification)
+    loaded = load_recipe(recipe, "serve")
+    handler = loaded.chat_handler(store, classification=loaded.classification(classification))
     app = create_app(handler, customer_secret=secret, agent_tokens=tokens)
     # log_config=None: uvicorn's records go through pyagent's format (time, level, conversation)
     uvicorn.run(app, host=host, port=port, log_config=None)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pyagent_patterns import ChatHandler
 from pyagent_providers import Message, ModelRequest, Usage, UserError, count_message_tokens
 from pyagent_providers.pricing import cost_of
 from pyagent_router.escalation import reason_codes
@@ -89,17 +90,24 @@ async def evaluate_tickets(system: SupportSystem, rows: Sequence[Mapping[str, An
 
 
 async def evaluate_conversations(
-    rows: Sequence[Mapping[str, Any]], *, classification: str = "auto"
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    classification: str = "auto",
+    handler_factory: Callable[..., ChatHandler] = chat_handler,
 ) -> EvalReport:
-    """Run each conversation turn by turn through the recipe's `ChatHandler`."""
+    """Run each conversation turn by turn through the recipe's `ChatHandler`.
+
+    `handler_factory` builds it (the customer-support recipe's `chat_handler` by default;
+    ``pyagent --recipe`` passes its recipe's), called as ``chat_handler`` is.
+    """
     pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     escalations: list[tuple[Mapping[str, Any], tuple[str, ...]]] = []
     latencies: list[float] = []
     with tempfile.TemporaryDirectory(prefix="pyagent-eval-") as scratch:
-        handler = chat_handler(
+        handler = handler_factory(
             Path(scratch) / "conversations.sqlite3",
             queue_path=Path(scratch) / "escalations.sqlite3",
-            classification=classification,  # type: ignore[arg-type]
+            classification=classification,
             limits=None,
         )
         for conversation in rows:

@@ -1,36 +1,24 @@
-"""Triage: every signal the support system decides about one message, before a bot answers.
+"""`Triager`: the local classifiers, the LLM cascade and the label policy, for one message.
 
     redacted text ─► EscalationPolicy (rules, abuse model, learned detector[, LLM judge])
                  ─► local classifiers: category, priority, team, sentiment, tier, difficulty
                  ─► cascade: a signal the local classifier is unsure of goes to the LLM,
                     whose prompt carries only the k most similar labelled examples
-                 ─► the label policy (LABELS.md) reconciles them: team from category and
-                    difficulty, priority and sentiment floors from the escalation reasons
+                 ─► the label policy (`labels`) reconciles them into one `TriageResult`
 
-The result is one typed record, `TriageResult`, which the Supervisor, the bots, the reply
-and `pyagent route` / `pyagent eval` all read.
+`choose_cascade_thresholds` chooses the confidences below which the LLM decides.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
-import os
-import pickle
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal
-from functools import cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pydantic
 
-from pyagent_patterns.escalations import default_data_dir
 from pyagent_providers import (
     LLM,
     Example,
@@ -44,7 +32,6 @@ from pyagent_providers.concurrency import run_cpu_bound
 from pyagent_providers.embeddings import Embedder, default_embedder
 from pyagent_router import EmbeddingClassifier, EmbeddingDifficultyEstimator, cost_labels
 from pyagent_router.escalation import (
-    DEFAULT_RULES,
     CustomerProfile,
     EscalationPolicy,
     EscalationReason,
@@ -53,22 +40,23 @@ from pyagent_router.escalation import (
 )
 from pyagent_router.features import message_features
 
-from .data import training_examples, with_previous
+from ..data import with_previous
+from .labels import (
+    CASCADE_SIGNALS,
+    SIGNALS,
+    SMART_FROM,
+    SMART_TOPICS,
+    Tier,
+    TriageResult,
+    best_label,
+    priority_for,
+    team_for,
+    with_tier,
+)
 
-__all__ = [
-    "CASCADE_SIGNALS",
-    "SIGNALS",
-    "TriageResult",
-    "Triager",
-    "cache_dir",
-    "choose_cascade_thresholds",
-    "default_triager",
-]
+__all__ = ["CASCADE_INSTRUCTIONS", "CASCADE_THRESHOLDS", "Triager", "choose_cascade_thresholds"]
 
 logger = logging.getLogger("pyagent.triage")
-Tier = Literal["fast", "smart", "human"]
-SIGNALS = ("category", "priority", "assigned_team", "sentiment", "tier")
-CASCADE_SIGNALS = ("category", "priority", "sentiment", "tier")
 # Below these confidences a local decision goes to the LLM (when one is configured). Chosen
 # on the train split by `choose_cascade_thresholds` (`python -m bench.decisions --choose`):
 # out of fold, the lowest confidence above which local decisions are at least 85% right.
@@ -78,68 +66,7 @@ CASCADE_THRESHOLDS: Mapping[str, float] = {
     "sentiment": 0.678,
     "tier": 0.586,
 }
-SMART_TOPICS = re.compile(
-    r"\b(gdpr|rgpd|dsgvo|lgpd|erasure|right\s+to\s+be\s+forgotten|data\s+subject|dsar|"
-    r"delete\s+(all\s+)?(my|our)\s+(personal\s+)?data|supprimer\s+(toutes\s+)?mes\s+donnees|"
-    r"borrar\s+(todos\s+)?mis\s+datos|meine\s+daten\s+loschen|apagar\s+(todos\s+)?meus\s+dados)",
-    re.IGNORECASE,
-)
 _NEAREST = 8  # labelled examples in a cascade prompt
-# The smart tier takes a message once P(smart) reaches this: the costs are not symmetric (a
-# hard question answered by the cheap model costs a customer, an easy one answered by the
-# strong model costs a cent), so a near tie goes to the stronger model.
-SMART_FROM = 0.45
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TriageResult:
-    """Every decision about one message.
-
-    Attributes:
-        category: billing, technical, account, feature_request or general.
-        priority: low, medium, high or critical.
-        assigned_team: billing, engineering, account_management, product or support.
-        sentiment: neutral, frustrated, angry or satisfied.
-        difficulty: 1-10, consistent with the tier (1-3 fast, 4-10 smart).
-        tier: fast, smart or human.
-        escalation: The escalation policy's verdict, with reasons and scores.
-        confidence: Each signal's confidence (0-1).
-        decided_by: Each signal's decider: ``local``, ``llm`` or ``policy`` (LABELS.md).
-        usage: Tokens spent deciding (LLM cascade and judge only).
-    """
-
-    category: str
-    priority: str
-    assigned_team: str
-    sentiment: str
-    difficulty: int
-    tier: Tier
-    escalation: EscalationVerdict
-    confidence: Mapping[str, float] = field(default_factory=dict[str, float])
-    decided_by: Mapping[str, str] = field(default_factory=dict[str, str])
-    usage: Usage = field(default_factory=Usage)
-
-    @property
-    def cost(self) -> Decimal | None:
-        """What those tokens cost (``usage.cost``; ``None``: a model has no price)."""
-        return self.usage.cost
-
-    @property
-    def escalation_reasons(self) -> tuple[str, ...]:
-        """The escalation reason codes (empty when no person is needed)."""
-        return tuple(r.value for r in self.escalation.reasons)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        data = asdict(self)
-        data["escalation"] = {
-            "escalate": self.escalation.escalate,
-            "reasons": list(self.escalation_reasons),
-            "score": round(self.escalation.score, 3),
-        }
-        data["usage"] = {"input_tokens": self.usage.input_tokens}
-        data["cost"] = str(self.cost)
-        return data
 
 
 class _CascadeAnswer(pydantic.BaseModel):
@@ -207,7 +134,7 @@ class Triager:
     ) -> Triager:
         """Train the local classifiers and the learned escalation detector on `examples`."""
         embedder = embedder or default_embedder()
-        labelled = [_with_tier(e) for e in examples]
+        labelled = [with_tier(e) for e in examples]
         # How hard, urgent or emotional a message is shows in its shape as much as in its
         # topic: those signals also see `message_features` (cross-validated on train).
         shaped = {"tier", "priority", "sentiment"}
@@ -260,7 +187,7 @@ class Triager:
         escalation = await self.policy.assess(text, profile=profile, history=history)
         context = with_previous(text, history[-1] if history else "")
         probabilities = await run_cpu_bound(self._local, context)
-        labels = {signal: _best(row) for signal, row in probabilities.items()}
+        labels = {signal: best_label(row) for signal, row in probabilities.items()}
         decided_by = dict.fromkeys(labels, "local")
         usage = Usage()
         unsure = [
@@ -281,7 +208,7 @@ class Triager:
         """Local-only triage in this thread (evaluation and benchmarks)."""
         escalation = self.policy.assess_sync(text, profile)
         probabilities = self._local(text)
-        labels = {signal: _best(row) for signal, row in probabilities.items()}
+        labels = {signal: best_label(row) for signal, row in probabilities.items()}
         decided_by = dict.fromkeys(labels, "local")
         return self._reconcile(text, probabilities, labels, escalation, decided_by, Usage())
 
@@ -339,10 +266,10 @@ class Triager:
         difficulty = self._difficulty(text, tier)
         if escalation.escalate:
             tier = "human"
-        team = _team(category, difficulty, reasons, probabilities["assigned_team"])
+        team = team_for(category, difficulty, reasons, probabilities["assigned_team"])
         if team != labels["assigned_team"]:
             decided_by["assigned_team"] = "policy"
-        priority = _priority(category, labels["priority"], reasons)
+        priority = priority_for(category, labels["priority"], reasons)
         if priority != labels["priority"]:
             decided_by["priority"] = "policy"
         sentiment = labels["sentiment"]
@@ -356,7 +283,7 @@ class Triager:
             difficulty=difficulty,
             tier=tier,
             escalation=escalation,
-            confidence={s: round(row[_best(row)], 3) for s, row in probabilities.items()},
+            confidence={s: round(row[best_label(row)], 3) for s, row in probabilities.items()},
             decided_by=decided_by,
             usage=usage,
         )
@@ -365,65 +292,6 @@ class Triager:
         """The ridge rating, kept inside the tier's band (fast 1-3, smart 4-10)."""
         rating = self.difficulty.rate(text).difficulty
         return min(rating, 3) if tier == "fast" else max(rating, 4)
-
-
-def _best(probabilities: Mapping[str, float]) -> str:
-    return max(probabilities, key=probabilities.__getitem__)
-
-
-def _team(
-    category: str,
-    difficulty: int,
-    reasons: set[EscalationReason],
-    probabilities: Mapping[str, float],
-) -> str:
-    """LABELS.md's team rules; the team classifier chooses where they leave a choice."""
-    if EscalationReason.self_harm in reasons:
-        return "support"
-    if EscalationReason.enterprise_churn in reasons:
-        return "account_management"
-    allowed = {
-        "billing": ("billing",),
-        "technical": ("support",) if difficulty <= 3 else ("engineering",),
-        "account": ("support",) if difficulty <= 3 else ("engineering", "account_management"),
-        "feature_request": ("product",),
-        "general": ("support", "account_management", "engineering"),
-    }[category]
-    if category == "account" and EscalationReason.security in reasons:
-        return "engineering"
-    if len(allowed) == 1:
-        return allowed[0]
-    return max(allowed, key=lambda team: probabilities.get(team, 0.0))
-
-
-def _priority(category: str, predicted: str, reasons: set[EscalationReason]) -> str:
-    """Priority floors and fixed values from LABELS.md."""
-    if reasons & {
-        EscalationReason.self_harm,
-        EscalationReason.legal,
-        EscalationReason.enterprise_churn,
-        EscalationReason.fraud,
-    }:
-        return "critical" if predicted == "critical" else "high"
-    if EscalationReason.security in reasons:
-        return predicted if predicted in ("high", "critical") else "high"
-    if EscalationReason.law_enforcement_press in reasons:
-        return "medium"
-    if category == "feature_request":
-        return "low"
-    return predicted
-
-
-def _with_tier(example: Example) -> Example:
-    """Give every example a fast/smart ``tier`` (a human ticket's tier is its difficulty's)."""
-    labels = dict(example.labels)
-    route = labels.get("route", labels.get("tier"))
-    difficulty = labels.get("difficulty")
-    if route in ("fast", "smart"):
-        labels["tier"] = route
-    elif isinstance(difficulty, int):
-        labels["tier"] = "fast" if difficulty <= 3 else "smart"
-    return Example(text=example.text, labels=labels, title=example.title)
 
 
 def choose_cascade_thresholds(
@@ -436,7 +304,7 @@ def choose_cascade_thresholds(
     decisions at or above it are at least `target_accuracy` right (1.01, i.e. always ask
     the LLM, when no confidence gets there).
     """
-    labelled = [_with_tier(e) for e in examples]
+    labelled = [with_tier(e) for e in examples]
     scored: dict[str, list[tuple[float, bool]]] = {s: [] for s in CASCADE_SIGNALS}
     order = [int(i) for i in np.random.default_rng(0).permutation(len(labelled))]
     for part in range(folds):
@@ -449,7 +317,7 @@ def choose_cascade_thresholds(
             for signal in CASCADE_SIGNALS:
                 gold = labelled[i].labels.get(signal)
                 if gold is not None:
-                    label = _best(local[signal])
+                    label = best_label(local[signal])
                     scored[signal].append((local[signal][label], label == gold))
     thresholds: dict[str, float] = {}
     for signal, pairs in scored.items():
@@ -461,73 +329,3 @@ def choose_cascade_thresholds(
                 best = confidence
         thresholds[signal] = round(best, 3)
     return thresholds
-
-
-@cache
-def default_triager() -> Triager:
-    """The recipe's triager, trained on `training_examples` once per machine.
-
-    Training takes about half a minute (embedding the labelled examples and their
-    sentences, then a dozen cross-validated fits), so the fitted triager is saved under
-    ``$PYAGENT_DATA_DIR/cache/`` with a digest of everything it was made from: the labelled
-    data, the escalation rules, the code of the modules that fit it and the library
-    versions (`cache_dir`). A new process loads it in about a second; any change retrains. Only the
-    recipe's own labelled data is in it, never customer messages. The file is a pickle that
-    pyagent itself wrote: keep the data directory as private as the conversations in it.
-    """
-    path = cache_dir() / f"triager-{_fit_digest()}.pickle"
-    try:
-        with path.open("rb") as file:
-            loaded = pickle.load(file)
-        if isinstance(loaded, Triager):
-            return loaded
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass  # missing, unreadable or from other code: train again and rewrite it
-    triager = Triager.fit(training_examples())
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        with partial.open("wb") as file:
-            pickle.dump(triager, file, protocol=pickle.HIGHEST_PROTOCOL)
-        partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
-    except OSError:
-        pass  # a read-only data directory only costs the next process its training time
-    return triager
-
-
-def cache_dir() -> Path:
-    """Where fitted models are kept: ``$PYAGENT_CACHE_DIR`` or ``$PYAGENT_DATA_DIR/cache``."""
-    override = os.environ.get("PYAGENT_CACHE_DIR")
-    return Path(override) if override else default_data_dir() / "cache"
-
-
-def _fit_digest() -> str:
-    """What the fitted triager depends on: data, rules, fitting code, library versions."""
-    import sklearn  # pyright: ignore[reportMissingTypeStubs]
-
-    from pyagent_router import difficulty, embedding_classifier, features, ngrams, text
-    from pyagent_router.escalation import learned, policy, rules
-
-    digest = hashlib.sha256()
-    for example in training_examples():
-        digest.update(json.dumps([example.text, dict(example.labels)], sort_keys=True).encode())
-    for module in (
-        difficulty,
-        embedding_classifier,
-        features,
-        ngrams,
-        text,
-        learned,
-        policy,
-        rules,
-    ):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    digest.update(DEFAULT_RULES.read_bytes())
-    digest.update(f"{sklearn.__version__} {np.__version__}".encode())  # pyright: ignore[reportUnknownMemberType]
-    return digest.hexdigest()[:16]
-
-
-if __name__ == "__main__":  # `python -m pyagent_cookbook.triage`: train now, e.g. before tests
-    default_triager()
-    print(f"triage models ready in {cache_dir()}")

@@ -1,0 +1,53 @@
+"""The support system as an embeddable multi-turn `ChatHandler`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pyagent_guardrails import PlaceholderMap
+from pyagent_patterns import ChatHandler, SQLiteConversationStore
+
+from .models import Models
+from .system import MAX_MESSAGE_CHARS, Classification, SupportSystem
+
+__all__ = ["chat_handler"]
+
+
+def chat_handler(
+    store: str | Path | None = None,
+    *,
+    models: Models | None = None,
+    classification: Classification = "auto",
+    queue_path: str | Path | None = None,
+    **options: Any,
+) -> ChatHandler:
+    """The support system as an embeddable multi-turn `ChatHandler`.
+
+    Args:
+        store: The conversations' SQLite file (``$PYAGENT_DATA_DIR/conversations.sqlite3``
+            by default). Its secret (a ``.key`` file beside it) salts the PII digests, so
+            placeholders stay consistent across restarts.
+        models: The tiers' models; chosen from the environment by default.
+        classification: See `SupportSystem`.
+        queue_path: The escalation queue's SQLite file.
+        **options: Passed to `ChatHandler` (``context_budget``, ``tier_hold``, ``limits``...).
+    """
+    conversations = SQLiteConversationStore(store)
+    placeholders = PlaceholderMap(salt=conversations.secret())
+    system = SupportSystem(
+        models, queue_path=queue_path, classification=classification, placeholders=placeholders
+    )
+    options.setdefault("max_message_chars", MAX_MESSAGE_CHARS)
+    # The triage reads a short follow-up together with the turn before it, which is what
+    # the tier hold approximated; holding as well kept easy follow-ups on the smart tier.
+    options.setdefault("tier_hold", None)
+    return ChatHandler(
+        system.pipeline,
+        conversations,
+        guard=system.input_guard,
+        placeholders=placeholders,
+        summarizer=system.summarizer,
+        warm_up=system.warm_up,
+        **options,
+    )
