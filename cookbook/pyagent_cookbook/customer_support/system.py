@@ -1,16 +1,6 @@
 """`SupportSystem`: seed 002's support system, assembled from the patterns.
 
-    customer text
-      → input guards (one length limit, never a silent cut; PII redaction)
-      → triage (`pyagent_cookbook.triage`): the escalation policy first, then category,
-        priority, team, sentiment, tier and difficulty (local classifiers; the LLM only
-        where unsure)
-      → Supervisor: billing | technical | account | general | escalate, from the triage
-      → TalkerReasoner per bot: the triage's tier (fast 1-3, smart 4-10, LABELS.md)
-      → HumanInTheLoop for escalations, with reason codes (durable SQLite queue)
-      all inside BoundedExecution (retries, one deadline, a fallback agent). The answering
-      bot sees the triage signals, so its reply follows the priority and the sentiment.
-
+The message's path is drawn in the package docstring (`pyagent_cookbook.customer_support`).
 What one message became is a `SupportReply` (`SupportSystem.handle_query`) or, decided
 without answering, a `RoutingDecision` (`SupportSystem.route`).
 """
