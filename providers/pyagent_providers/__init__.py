@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .drafting import Article, Composed, Draft, PlainComposer, ReplyComposer
 from .errors import (
     AccessDenied,
     AuthenticationError,
@@ -55,7 +56,7 @@ from .types import (
 if TYPE_CHECKING:
     from .anthropic_llm import AnthropicLLM
     from .compatible import OpenAICompatibleLLM
-    from .local import Article, LocalModel
+    from .local import LocalModel
     from .openai_llm import OpenAILLM
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "AccessDenied",
     "AnthropicLLM",
     "Article",
+    "Composed",
+    "Draft",
     "AuthenticationError",
     "BudgetExceeded",
     "ConfigurationError",
@@ -84,6 +87,7 @@ __all__ = [
     "OpenAICompatibleLLM",
     "OpenAILLM",
     "OutputSchema",
+    "PlainComposer",
     "PricingTable",
     "ProviderConnectionError",
     "ProviderError",
@@ -91,6 +95,7 @@ __all__ = [
     "ProviderTimeoutError",
     "PyAgentError",
     "RateLimitError",
+    "ReplyComposer",
     "RetryPolicy",
     "ScriptedModel",
     "StreamEnd",
@@ -118,7 +123,6 @@ _LAZY = {
     "AnthropicLLM": ".anthropic_llm",
     "OpenAICompatibleLLM": ".compatible",
     "LocalModel": ".local",
-    "Article": ".local",
 }
 
 

@@ -11,12 +11,10 @@ ends with a note that it was drafted offline and which help-centre article it us
   Integer and number fields use k-NN regression over labelled examples; a ``confidence``
   number reports the classifier's own confidence. String fields get the most relevant
   sentence of the customer's text.
-- **Free text.** A reply is composed from the best-matching knowledge-base article: an
-  opening calibrated to the customer's sentiment, the article's steps, and next steps
-  calibrated to priority. When the system prompt carries a triage line (``Triage signals:
-  priority=critical; sentiment=frustrated; ...``) those signals are used instead of its own
-  guess; a short thank-you that closes an issue gets a short closing reply, not the article.
-  A system prompt that asks for a *summary* gets a hand-off
+- **Free text.** A reply is composed from the best-matching knowledge-base article (or a
+  tool's result) by a `ReplyComposer`: `PlainComposer` states the article's answer; a
+  recipe injects its own voice (the cookbook's support desk adds openings by sentiment and
+  next steps by priority). A system prompt that asks for a *summary* gets a hand-off
   summary for a person instead (issue, what was tried, recommended action).
 - **Tools.** With tools offered, it calls the tool whose description best matches the
   request once (its first required string parameter gets the customer's text), then
@@ -28,12 +26,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 
 from .concurrency import run_cpu_bound
+from .drafting import Article, Draft, PlainComposer, ReplyComposer
 from .embeddings import Embedder, Vectors, default_embedder
 from .output import OutputSchema
 from .pricing import priced
@@ -57,77 +55,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _WORDS = re.compile(r"\S+\s*")
 _DESCRIPTION_LINE = re.compile(r"^\s*[-*•]?\s*([\w-]+)\s*(?:—|–|:|-{1,2})\s*(.+?)\s*$")
 _ASKS_FOR_SUMMARY = re.compile(r"\bsummar(y|ise|ize)\b", re.IGNORECASE)
-_ASKS_FOR_BREVITY = re.compile(r"\b(concise|brief|2-3 sentences|short)\b", re.IGNORECASE)
-_TRIED = re.compile(r"\b(tried|already|restarted|cleared|reinstalled|checked|re-?sent)\b", re.I)
 
-# Used when no labelled examples carry these signals: descriptions for zero-shot scoring.
-_SENTIMENTS = {
-    "neutral": "a calm, factual question or report",
-    "frustrated": "annoyed that something keeps failing or wasted their time",
-    "angry": "furious, unacceptable, demanding, threatening to leave or complain",
-    "satisfied": "happy, thankful, praising the product or the help received",
-}
-_PRIORITIES = {
-    "low": "a general question, a how-to or a feature request",
-    "medium": "something works badly or slowly but there is a workaround",
-    "high": "the customer is blocked and cannot work or cannot access their account",
-    "critical": "an outage, everything is down, data loss, production broken for all users",
-}
-_OPENINGS = {
-    "neutral": "Thanks for reaching out.",
-    "frustrated": "Sorry for the trouble — I know this is getting in your way.",
-    "angry": "I'm sorry. I understand how disruptive this is, and I want to get it sorted.",
-    "satisfied": "Thank you for the kind words!",
-}
-_NEXT_STEPS = {
-    "low": "I hope that helps; reply here if anything else comes up.",
-    "medium": "If it keeps happening after these steps, reply with what you observed and "
-    "we'll dig in.",
-    "high": "If these steps don't unblock you, reply with the exact error message and when "
-    "it started, and we'll take it from there.",
-    "critical": "Because this is urgent, reply with the time it started and any error or "
-    "request IDs so the team can act on it immediately.",
-}
 _NO_MATCH = 0.25  # below this cosine similarity no article is a fair match
-# Signals an upstream triage put in the system prompt ("Triage signals: priority=high; ...").
-_TRIAGE_SIGNAL = re.compile(r"\b(category|priority|sentiment|escalation)=([a-z_]+)")
-_CLOSING = re.compile(
-    r"^\W*(ok(ay)?|great|perfect|awesome|thanks?|thank\s+you|thx|ty|cheers|merci|gracias|danke|"
-    r"obrigad[oa]|that\s+(fixed|solved|worked|did)\s+it|it\s+works?(\s+now)?|all\s+good|sorted)\b",
-    re.IGNORECASE,
-)
-_CLOSING_REPLY = "Glad that's sorted! If anything else comes up, just reply here."
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Article:
-    """A help-centre article that replies are grounded in."""
-
-    id: str
-    title: str
-    summary: str = ""
-    steps: tuple[str, ...] = ()
-    body: str = ""
-    category: str = ""
-    tags: tuple[str, ...] = field(default=())
-
-    @property
-    def search_text(self) -> str:
-        """What the article is matched on: title, summary, tags and body."""
-        return " ".join([self.title, self.summary, " ".join(self.tags), self.body])
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Article:
-        """An article from a JSON object with the same field names."""
-        return cls(
-            id=str(data["id"]),
-            title=str(data["title"]),
-            summary=str(data.get("summary", "")),
-            steps=tuple(str(step) for step in data.get("steps", ())),
-            body=str(data.get("body", "")),
-            category=str(data.get("category", "")),
-            tags=tuple(str(tag) for tag in data.get("tags", ())),
-        )
 
 
 class LocalModel:
@@ -138,6 +67,9 @@ class LocalModel:
         examples: Labelled examples used when a request carries none.
         embedder: Sentence embedder; defaults to the packaged all-MiniLM-L6-v2.
         neighbours: k for k-NN regression of numeric fields.
+        composer: Writes free-text replies and hand-off summaries from what the model
+            found (`Draft`); `PlainComposer` by default. A recipe injects its own voice
+            (the support desk's openings and next steps live in the cookbook).
     """
 
     provider = "local"
@@ -149,7 +81,9 @@ class LocalModel:
         examples: Iterable[Example] = (),
         embedder: Embedder | None = None,
         neighbours: int = 5,
+        composer: ReplyComposer | None = None,
     ) -> None:
+        self.composer = composer or PlainComposer()
         self.knowledge_base = tuple(knowledge_base)
         self.examples = tuple(examples)
         self._embedder = embedder
@@ -330,61 +264,28 @@ class LocalModel:
 
     def _reply(self, request: ModelRequest) -> str:
         query = _query_text(request)
-        if _ASKS_FOR_SUMMARY.search(request.system or ""):
-            return self._handoff_summary(request, query)
-        latest = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
         query_vector = self.embedder.embed([query])[0]
-        given = dict(_TRIAGE_SIGNAL.findall(request.system or ""))
-        sentiment = given.get("sentiment") or self._signal(query_vector, "sentiment", _SENTIMENTS)
-        priority = given.get("priority") or self._signal(query_vector, "priority", _PRIORITIES)
-        if sentiment not in _OPENINGS or priority not in _NEXT_STEPS:
-            sentiment, priority = "neutral", "medium"
-        if sentiment == "satisfied" and priority in ("high", "critical"):
-            sentiment = "neutral"  # an urgent report is never answered "thanks for the kind words"
-        if sentiment == "satisfied" and _CLOSING.search(latest) and len(latest.split()) <= 12:
-            # "thanks, that fixed it": close the loop instead of sending the article again
-            return f"{_CLOSING_REPLY}\n\n(Drafted offline by pyagent's local model.)"
-        tool_result = _tool_result(request)
         article = self._best_article(query_vector)
-        parts = [_OPENINGS[sentiment]]
-        if tool_result:
-            parts.append(f"Here is what I found:\n{tool_result[:800]}")
-        elif article is not None:
-            steps = article.steps[: 2 if _ASKS_FOR_BREVITY.search(request.system or "") else 4]
-            parts.append(article.summary or article.body)
-            if steps:
-                parts.append("\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1)))
-        else:
-            parts.append(
-                "I couldn't find a help-centre article that covers this, so I've kept the "
-                "details of your message for a specialist to review."
-            )
-        parts.append(_NEXT_STEPS[priority])
-        source = (
-            f" from the help-centre article “{article.title}”"
-            if article and not tool_result
-            else ""
-        )
-        parts.append(f"(Drafted offline by pyagent's local model{source}.)")
-        return "\n\n".join(parts)
+        tool_result = _tool_result(request)
 
-    def _handoff_summary(self, request: ModelRequest, query: str) -> str:
-        sentences = [s for s in _SENTENCE.split(query.strip()) if s]
-        tried = [s for s in sentences if _TRIED.search(s)]
-        article = self._best_article(self.embedder.embed([query])[0])
-        action = (
-            f"review the case against “{article.title}” and reply personally"
-            if article
-            else "review the case and reply personally"
+        def classify(name: str, descriptions: Mapping[str, str]) -> str:
+            return self._signal(query_vector, name, dict(descriptions))
+
+        draft = Draft(
+            query=query,
+            latest=next((m.content for m in reversed(request.messages) if m.role == "user"), ""),
+            system=request.system or "",
+            article=article,
+            tool_result=tool_result,
+            classify=classify,
         )
-        return "\n".join(
-            [
-                f"1. Customer issue: {sentences[0] if sentences else query}",
-                f"2. Already tried: {' '.join(tried) if tried else 'nothing stated'}",
-                f"3. Recommended action: {action}.",
-                "(Summary drafted offline by pyagent's local model.)",
-            ]
-        )
+        if _ASKS_FOR_SUMMARY.search(draft.system):
+            summary = self.composer.handoff_summary(draft)
+            return f"{summary}\n(Summary drafted offline by pyagent's local model.)"
+        composed = self.composer.reply(draft)
+        used = composed.grounded_in
+        source = f" from the help-centre article “{used.title}”" if used else ""
+        return f"{composed.text}\n\n(Drafted offline by pyagent's local model{source}.)"
 
     # -- tools ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pyagent_providers import LLM, AnthropicLLM, LocalModel, OpenAILLM
 
 from ..data import load_articles, load_examples
+from .composer import SupportDeskComposer
 
 __all__ = ["ONLINE_DEFAULTS", "Models", "choose_models"]
 
@@ -55,7 +56,11 @@ def choose_models(env: Mapping[str, str] | None = None) -> Models:
     backend = "+".join(n for n, ok in (("openai", has_openai), ("anthropic", has_anthropic)) if ok)
     if not backend:
         fast_name, smart_name = ONLINE_DEFAULTS["openai+anthropic"]
-        local = LocalModel(knowledge_base=load_articles(), examples=load_examples())
+        local = LocalModel(
+            knowledge_base=load_articles(),
+            examples=load_examples(),
+            composer=SupportDeskComposer(),
+        )
         return Models(
             fast=local, smart=local, fast_name=fast_name, smart_name=smart_name, backend="local"
         )
