@@ -24,6 +24,7 @@ from pyagent_providers import (
     ModelOutputError,
     ProviderError,
     PyAgentError,
+    StoreUnavailable,
     UserError,
 )
 from pyagent_router.context import ContextArg, RunContext
@@ -90,7 +91,9 @@ class BoundedExecution(Pattern):
                 return result.with_metadata(
                     recovery_level=level, attempts=attempt + 1, errors=errors
                 )
-            except UserError:
+            except (UserError, StoreUnavailable):
+                # The caller's error, or the database: a fallback answer would hide a lost
+                # escalation or record; the message is stored and its redelivery is answered.
                 raise
             except (ProviderError, ModelOutputError, TimeoutError) as error:
                 errors.append(type(error).__name__)
@@ -121,6 +124,8 @@ class BoundedExecution(Pattern):
             return result.with_metadata(
                 recovery_level=RecoveryLevel.FALLBACK, attempts=len(errors), errors=errors
             )
+        except StoreUnavailable:
+            raise
         except Exception as error:
             errors.append(type(error).__name__)
             logger.error("fallback failed too: %s", type(error).__name__)

@@ -92,12 +92,13 @@ class SQLiteFile:
                 raise _unavailable(exc) from exc
             try:
                 result = change(self._db)
+                self._db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already
+                    self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
                     raise _unavailable(exc) from exc
                 raise
-            self._db.execute("COMMIT")
             return result
 
 

@@ -75,6 +75,8 @@ class RoutedLLM:
         """Answer with the first model of the tier that can."""
         last_error: ProviderError | None = None
         for entry in self._plan(request):
+            if not self._may_call(entry):
+                continue
             try:
                 response = await self.router.metered(entry).complete(request)
             except ProviderError as error:
@@ -90,6 +92,8 @@ class RoutedLLM:
         """
         last_error: ProviderError | None = None
         for entry in self._plan(request):
+            if not self._may_call(entry):
+                continue
             try:
                 async for event in self.router.metered(entry).stream(request):
                     if isinstance(event, StreamEnd):
@@ -119,11 +123,18 @@ class RoutedLLM:
         for entry in self.router.candidates(tier, self.preferred):
             if self.router.too_long(entry, request):
                 self._note(f"fallback: {entry.name} context too long")
-            elif not entry.breaker.allow():
+            elif entry.breaker.state == "open":
                 self._note(f"fallback: {entry.name} circuit open")
             else:
                 usable.append(entry)
         return usable
+
+    def _may_call(self, entry: RegisteredModel) -> bool:
+        """Ask the breaker just before the call (a half-open one lends one probe)."""
+        if entry.breaker.allow():
+            return True
+        self._note(f"fallback: {entry.name} circuit open")
+        return False
 
     def _answered(self, entry: RegisteredModel, response: ModelResponse) -> ModelResponse:
         entry.breaker.succeeded()

@@ -48,3 +48,24 @@ def test_one_rule_turns_difficulty_into_a_tier() -> None:
     assert choose_tier(3, threshold=5).tier == "fast"
     held = choose_tier(4, threshold=5, hold_tier="smart", release_below=3)
     assert held.tier == "smart" and "held" in held.reason
+
+
+async def test_a_cooled_down_fallback_keeps_its_probe_when_it_was_not_needed() -> None:
+    from pyagent_providers import ScriptedModel
+    from pyagent_router.breaker import CircuitBreaker
+
+    now = [0.0]
+    first = ScriptedModel(default="first", model="first")
+    second = ScriptedModel(default="second", model="second")
+    registry = ModelRegistry()
+    registry.register(
+        "first", first, tier="fast", breaker=CircuitBreaker(1, 10, clock=lambda: now[0])
+    )
+    spare = registry.register(
+        "second", second, tier="fast", breaker=CircuitBreaker(1, 10, clock=lambda: now[0])
+    )
+    spare.breaker.failed()  # open
+    now[0] = 11  # cooled down: half-open, one probe to lend
+    agent = RouterMiddleware(registry).wrap(Agent("bot", first))
+    assert (await agent.run("hi")).output == "first"
+    assert spare.breaker.allow()  # its probe was not spent on a call that never happened

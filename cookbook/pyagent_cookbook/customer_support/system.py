@@ -169,7 +169,7 @@ class SupportSystem:
             backend=self.models.backend,
             input_tokens=result.usage.input_tokens,
             output_tokens=result.usage.output_tokens,
-            cost_usd=str(result.cost),
+            cost_usd="unknown" if result.cost is None else str(result.cost),
             cost_estimated=result.usage.cost_estimated,
         )
 

@@ -369,7 +369,7 @@ class ChatHandler:
         result = await self.system.run(history, context=context)
         record = result.record
         # A holding notice promises a follow-up: the conversation joins the human queue.
-        escalated = record.escalated or record.recovery_level is RecoveryLevel.HOLDING_NOTICE
+        escalated = record.escalated or record.recovery_level == RecoveryLevel.HOLDING_NOTICE
         tier = "human" if escalated else record.tier
         recorded = {
             "route": record.route,

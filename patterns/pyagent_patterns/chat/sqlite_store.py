@@ -227,17 +227,22 @@ class SQLiteConversationStore:
         anyone test guesses (phone numbers, emails) against the stored digests.
         """
         key_file = self.path.with_name(self.path.name + ".key")
-        try:
-            return bytes.fromhex(key_file.read_text().strip())
-        except FileNotFoundError:
-            pass
-        key = secrets.token_bytes(32)
-        try:
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            return bytes.fromhex(key_file.read_text().strip())
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(key.hex())
+        if not key_file.exists():
+            # Written whole under a temporary name, then linked into place: another process
+            # sees either no key or the whole key, never an empty file.
+            staged = key_file.with_name(f"{key_file.name}.{os.getpid()}.tmp")
+            descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_bytes(32).hex())
+            try:
+                os.link(staged, key_file)
+            except FileExistsError:  # another process linked its key first: use that one
+                pass
+            finally:
+                staged.unlink()
+        key = bytes.fromhex(key_file.read_text().strip())
+        if len(key) != 32:
+            raise ValueError(f"{key_file} does not hold a 32-byte key")
         return key
 
 
