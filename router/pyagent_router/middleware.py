@@ -193,7 +193,7 @@ class RouterMiddleware:
         tokens = count_message_tokens(request.messages, entry.priced_as, system=system)
         return tokens > entry.max_input_tokens
 
-    def fit_budget(
+    async def fit_budget(
         self,
         tier: str,
         request: ModelRequest,
@@ -211,10 +211,13 @@ class RouterMiddleware:
         if self.budget is None:
             return tier, estimate, None
         budget = self.budget
+        tracker = self.tracker
         conversation_spent = (
-            self.tracker.spent_on_conversation(conversation_id) if conversation_id else None
+            await tracker.off_loop(lambda: tracker.spent_on_conversation(conversation_id))
+            if conversation_id
+            else None
         )
-        day_spent = self.tracker.spent_today()
+        day_spent = await tracker.off_loop(tracker.spent_today)
 
         def overrun(estimate: Decimal) -> str | None:
             return budget.overrun(

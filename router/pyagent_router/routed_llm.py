@@ -74,7 +74,7 @@ class RoutedLLM:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Answer with the first model of the tier that can."""
         last_error: ProviderError | None = None
-        for entry in self._plan(request):
+        for entry in await self._plan(request):
             if not self._may_call(entry):
                 continue
             try:
@@ -91,7 +91,7 @@ class RoutedLLM:
         A model failing mid-reply resets the sink; the next model starts the reply again.
         """
         last_error: ProviderError | None = None
-        for entry in self._plan(request):
+        for entry in await self._plan(request):
             if not self._may_call(entry):
                 continue
             try:
@@ -106,9 +106,9 @@ class RoutedLLM:
                     self.sink.reset()
         raise self._nothing_answered(last_error)
 
-    def _plan(self, request: ModelRequest) -> list[RegisteredModel]:
+    async def _plan(self, request: ModelRequest) -> list[RegisteredModel]:
         """The models to try for this call, after the budget and the context limits."""
-        tier, estimate, downgrade = self.router.fit_budget(
+        tier, estimate, downgrade = await self.router.fit_budget(
             self.tier,
             request,
             preferred=self.preferred,

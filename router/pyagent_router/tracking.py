@@ -13,16 +13,18 @@ that survives restarts (so a per-day budget holds across processes).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import threading
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pyagent_providers import (
     LLM,
@@ -30,6 +32,7 @@ from pyagent_providers import (
     ModelRequest,
     ModelResponse,
     PricingTable,
+    StoreUnavailable,
     StreamEnd,
     StreamEvent,
     Usage,
@@ -53,6 +56,9 @@ _LABELS: ContextVar[Mapping[str, str]] = ContextVar("pyagent_cost_labels", defau
 _COLLECTORS: ContextVar[tuple[list[CallRecord], ...]] = ContextVar(
     "pyagent_call_collectors", default=()
 )
+
+T = TypeVar("T")
+logger = logging.getLogger("pyagent.costs")
 
 _FLUSH_EVERY = 256  # rows an in-memory tracker buffers before writing them in one go
 _SCHEMA = """
@@ -167,8 +173,20 @@ class CostTracker:
         """The price used for `model_id` (``None`` if the table does not know it)."""
         return self.pricing.find(model_id)
 
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """Run a tracker call from async code without stalling the event loop.
+
+        In a worker thread when the records are in a file another process may hold
+        locked; at once when they are in memory.
+        """
+        return work() if self.path is None else await asyncio.to_thread(work)
+
     def record(self, record: CallRecord) -> None:
-        """Store one call."""
+        """Store one call.
+
+        A database that stays locked does not lose the call: it is kept and written with
+        the next one (the response it belongs to was paid for and is answered).
+        """
         row = (
             record.at.isoformat(),
             record.at.date().isoformat(),
@@ -188,7 +206,10 @@ class CostTracker:
         with self._lock:
             self._pending.append(row)
             if self.path is not None or len(self._pending) >= _FLUSH_EVERY:
-                self._flush()
+                try:
+                    self._flush()
+                except StoreUnavailable:
+                    logger.warning("costs: database busy; %d call(s) kept", len(self._pending))
 
     def _flush(self) -> None:
         """Write the pending rows (the caller holds the lock)."""
@@ -275,14 +296,16 @@ class MeteredLLM:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Answer with the inner model; record the call and return it priced as recorded."""
-        return self._record(await self.inner.complete(request))
+        return await self._record(await self.inner.complete(request))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Stream from the inner model; the call is recorded when the stream ends."""
         async for event in self.inner.stream(request):
-            yield StreamEnd(self._record(event.response)) if isinstance(event, StreamEnd) else event
+            if isinstance(event, StreamEnd):
+                event = StreamEnd(await self._record(event.response))
+            yield event
 
-    def _record(self, response: ModelResponse) -> ModelResponse:
+    async def _record(self, response: ModelResponse) -> ModelResponse:
         """Price `response` (as `priced_as` for a stand-in), record it, and return it.
 
         The caller gets the response with the recorded cost: both see one number.
@@ -300,7 +323,7 @@ class MeteredLLM:
             query=labels.get("query"),
             usage=response.usage,
         )
-        self.tracker.record(record)
+        await self.tracker.off_loop(lambda: self.tracker.record(record))
         for calls in _COLLECTORS.get():
             calls.append(record)
         return response
