@@ -5,6 +5,20 @@ are left out: a person takes them whatever their difficulty). The support system
 difficulty estimator rates every message; the report is the trade-off curve (share of
 traffic sent to the expensive tier against share of hard queries caught) and the highest
 threshold that still catches ``--target-recall`` of the hard ones.
+
+Apply the chosen threshold with the environment variable ``PYAGENT_HANDOFF_THRESHOLD``
+(a whole number from 1 to 10; anything else is refused with a clear error): the
+customer-support recipe then uses it for every bot instead of its per-bot
+``HANDOFF_THRESHOLDS``, in every command that answers or routes messages (``chat``,
+``serve``, ``route``, ``cost-profile``, ``eval``, ``demo``)::
+
+    pyagent calibrate traffic.jsonl              # prints e.g. "handoff_threshold = 5"
+    PYAGENT_HANDOFF_THRESHOLD=5 pyagent serve
+
+A recipe names the variable it reads as ``HANDOFF_THRESHOLD_ENV``; the report (and the
+JSON, under ``environment``) says how to apply the threshold to the recipe in use. The
+variable does not change the calibration itself: the curve rates difficulty, whatever
+the threshold.
 """
 
 from __future__ import annotations
@@ -39,11 +53,30 @@ async def calibrate_command(
     calibration = await calibrate(
         system.estimator, examples, target_recall=target_recall, concurrency=4
     )
+    variable = getattr(loaded.source, "HANDOFF_THRESHOLD_ENV", None)
     if as_json:
-        stream.write(json.dumps(calibration.to_dict(), indent=2) + "\n")
+        report = calibration.to_dict()
+        if isinstance(variable, str):
+            report["environment"] = {variable: str(calibration.threshold)}
+        stream.write(json.dumps(report, indent=2) + "\n")
     else:
         stream.write(_table(calibration) + "\n")
+        stream.write(_how_to_apply(calibration.threshold, recipe, variable) + "\n")
     return 0
+
+
+def _how_to_apply(threshold: int, recipe: str, variable: object) -> str:
+    if not isinstance(variable, str):
+        return (
+            f"Recipe {recipe!r} names no handoff-threshold variable (HANDOFF_THRESHOLD_ENV): "
+            f"give its bots handoff_threshold={threshold} in code."
+        )
+    return (
+        f"Apply it to every bot: {variable}={threshold}, e.g. "
+        f"`{variable}={threshold} pyagent serve`\n"
+        f"({variable} takes a whole number from 1 to 10; unset, each bot keeps the "
+        "recipe's own threshold.)"
+    )
 
 
 def _table(calibration: Calibration) -> str:

@@ -4,23 +4,34 @@ Every query is answered in full (guards, triage, classification, difficulty, the
 the hand-off summary), so the profile counts every call the system really makes.
 Escalations go to a throwaway queue, not the real one. Offline the local model stands in
 for the online models and is priced as them from its own token counts: the report says
-``estimated`` then. Guard-refused messages are left out and counted.
+``estimated`` then. Messages the guards refused, and messages the system failed to answer
+(an exception, or recovery level 3: the holding notice after the deadline or the fallback
+failed), are left out of the prices and listed apart: ``refused_by_guards`` (ids) and
+``failed`` (ids with the reason) in the JSON.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from pyagent_patterns import RecoveryLevel
+from pyagent_providers import UserError
 from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, collect_calls
 
 from .recipes import DEFAULT_RECIPE, load_recipe
 from .traffic import read_traffic
 
-__all__ = ["cost_profile_command", "profile_traffic"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["chart_figure", "cost_profile_command", "profile_traffic", "save_chart"]
+
+logger = logging.getLogger("pyagent.cli")
 
 
 async def profile_traffic(
@@ -35,16 +46,31 @@ async def profile_traffic(
     loaded = load_recipe(recipe, "cost-profile")
     mode = loaded.classification(classification)
     refused: list[str] = []
+    failed: list[dict[str, str]] = []
     queries: list[ProfiledQuery] = []
     with tempfile.TemporaryDirectory(prefix="pyagent-cost-profile-") as scratch:
         system = loaded.support_system(
             queue_path=Path(scratch) / "escalations.sqlite3", classification=mode
         )
         for item in items:
-            with collect_calls() as calls:
-                reply = await system.handle_query(item.text)
-            if reply.blocked or reply.category is None or reply.tier is None:
+            try:
+                with collect_calls() as calls:
+                    reply = await system.handle_query(item.text)
+            except UserError:
+                raise  # the setup is wrong (keys, recipe): every message would fail alike
+            except Exception as error:  # one message failed; the profile goes on
+                logger.warning("message %s failed: %s", item.id, type(error).__name__)
+                failed.append({"id": item.id, "reason": f"error: {type(error).__name__}"})
+                continue
+            if reply.blocked:
                 refused.append(item.id)
+                continue
+            if (
+                reply.recovery_level >= RecoveryLevel.HOLDING_NOTICE
+                or reply.category is None
+                or reply.tier is None
+            ):
+                failed.append({"id": item.id, "reason": _failure(reply.recovery_level)})
                 continue
             online = system.models.backend != "local"
             expected = item.labels.get("tier")
@@ -58,6 +84,11 @@ async def profile_traffic(
                     expected_tier=str(expected) if expected is not None else None,
                 )
             )
+    if not queries:
+        raise UserError(
+            f"no message of {path} could be priced: {len(refused)} refused by the guards, "
+            f"{len(failed)} failed or timed out"
+        )
     models = system.models
     profile = build_cost_profile(
         queries,
@@ -70,6 +101,7 @@ async def profile_traffic(
         "backend": models.backend,
         "classification": classification,
         "refused_by_guards": refused,
+        "failed": failed,
         "note": _note(models.backend),
     }
     return profile, facts
@@ -98,6 +130,12 @@ async def cost_profile_command(
     else:
         print_table(profile, facts, stream)
     return 0
+
+
+def _failure(recovery_level: int) -> str:
+    if recovery_level >= RecoveryLevel.HOLDING_NOTICE:
+        return "timed out or failed: the customer got the holding notice"
+    return f"no tier was chosen (recovery level {recovery_level})"
 
 
 def _note(backend: str) -> str:
@@ -168,17 +206,43 @@ def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> Non
         )
     if facts["refused_by_guards"]:
         console.print(f"Refused by the guards (not priced): {facts['refused_by_guards']}")
+    if facts["failed"]:
+        failures = ", ".join(f"{item['id']} ({item['reason']})" for item in facts["failed"])
+        console.print(f"Failed or timed out (not priced): {failures}")
     console.print(f"Prices as of {profile.pricing_as_of}. {facts['note']}")
 
 
+# Chart layout: the type panel gets this much height per row (inches), so its labels,
+# one line each, never overlap however many (category, tier) rows the traffic has.
+_CHART_INCHES_PER_ROW = 0.32
+_CHART_MIN_HEIGHT = 4.5
+
+
 def save_chart(profile: CostProfile, path: str) -> None:
-    """A PNG: monthly cost per scenario, and monthly cost per query type."""
+    """A PNG: monthly cost per scenario, and monthly cost per query type.
+
+    The figure grows with the number of query types (one label line per row) and the
+    layout engine keeps labels, titles and the subtitle clear of each other.
+    """
+    import matplotlib.pyplot as plt
+
+    figure = chart_figure(profile)
+    figure.savefig(path, dpi=110)  # pyright: ignore[reportUnknownMemberType]
+    plt.close(figure)
+
+
+def chart_figure(profile: CostProfile) -> Figure:
+    """The chart `save_chart` writes, as a figure (close it with ``plt.close``)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; writes files only
     import matplotlib.pyplot as plt
 
-    figure, (scenarios, types) = plt.subplots(1, 2, figsize=(12, 4.5))
+    rows = len(profile.rows)
+    height = max(_CHART_MIN_HEIGHT, 1.6 + _CHART_INCHES_PER_ROW * rows)
+    figure, (scenarios, types) = plt.subplots(  # pyright: ignore[reportUnknownMemberType]
+        1, 2, figsize=(12, height), layout="constrained", width_ratios=(1, 1.3)
+    )
     names = [
         "routed",
         f"always\n{profile.always_expensive.model.split(':')[-1]}",
@@ -192,14 +256,13 @@ def save_chart(profile: CostProfile, path: str) -> None:
     scenarios.bar(names, values, color=["tab:blue", "tab:red", "tab:green"])
     scenarios.set_ylabel(f"USD per month at {profile.per_day:,} queries/day")
     scenarios.set_title(f"Routing saves {profile.savings:.0%} vs always expensive")
-    labels = [f"{row.category}\n{row.tier}" for row in profile.rows]
+    labels = [f"{row.category} · {row.tier}" for row in profile.rows]
     types.barh(labels, [float(row.monthly_cost) for row in profile.rows])
     types.invert_yaxis()
+    types.tick_params(axis="y", labelsize=9 if rows <= 12 else 8)
     types.set_xlabel("USD per month")
     types.set_title("Monthly cost per query type")
     if profile.estimated:
         title = "Estimated (local model priced as the online models)"
         figure.suptitle(title, fontsize=9)  # pyright: ignore[reportUnknownMemberType]
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)  # pyright: ignore[reportUnknownMemberType]
-    plt.close(figure)
+    return figure

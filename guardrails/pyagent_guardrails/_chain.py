@@ -6,9 +6,10 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from pyagent_guardrails._pii import PIIGuard
 from pyagent_guardrails._types import Finding, Guard, GuardResult, invalid_text_reason, refused
 
 logger = logging.getLogger("pyagent.guardrails")
@@ -53,12 +54,16 @@ class GuardrailChain:
     def __repr__(self) -> str:
         return f"GuardrailChain({list(self.guards)!r})"
 
-    def check(self, text: str, *, conversation_id: str | None = None) -> GuardResult:
+    def check(
+        self, text: str, *, conversation_id: str | None = None, allow: Collection[str] = ()
+    ) -> GuardResult:
         """Run every guard on ``text`` in order.
 
         Args:
             text: The message.
             conversation_id: Passed on to every guard.
+            allow: Values the chain's `PIIGuard`s leave readable (`PIIGuard.check`),
+                e.g. the name of the person who wrote the text.
 
         Returns:
             The last guard's ``sanitized_content`` when all pass, with every finding;
@@ -72,7 +77,10 @@ class GuardrailChain:
         for guard in self.guards:
             name = _guard_name(guard)
             try:
-                result = guard.check(current, conversation_id=conversation_id)
+                if allow and isinstance(guard, PIIGuard):
+                    result = guard.check(current, conversation_id=conversation_id, allow=allow)
+                else:
+                    result = guard.check(current, conversation_id=conversation_id)
             except Exception as exc:
                 logger.error("guard %r raised %s; message withheld", name, type(exc).__name__)
                 return refused(f"guard '{name}' failed; message withheld", findings=tuple(findings))
@@ -89,18 +97,21 @@ class GuardrailChain:
             current = result.sanitized_content
         return GuardResult(passed=True, sanitized_content=current, findings=tuple(findings))
 
-    async def acheck(self, text: str, *, conversation_id: str | None = None) -> GuardResult:
+    async def acheck(
+        self, text: str, *, conversation_id: str | None = None, allow: Collection[str] = ()
+    ) -> GuardResult:
         """Like `check`, in a worker thread so the event loop stays free.
 
         Args:
             text: The message.
             conversation_id: Passed on to every guard.
+            allow: Values the chain's `PIIGuard`s leave readable.
 
         Returns:
             The same result `check` gives.
         """
         loop = asyncio.get_running_loop()
-        check = functools.partial(self.check, text, conversation_id=conversation_id)
+        check = functools.partial(self.check, text, conversation_id=conversation_id, allow=allow)
         return await loop.run_in_executor(_POOL, check)
 
 

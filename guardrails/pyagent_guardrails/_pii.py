@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from pyagent_guardrails._placeholders import PlaceholderMap
@@ -80,6 +81,13 @@ class PIIGuard:
     Overlapping detections are merged into one span covering all of them, typed by the
     best of them (highest score, then longest), so no part of a detected value is left
     in clear text and replacements never mangle the text.
+
+    ``allow`` (on `check` and `redact`) names values that stay readable in one text, such
+    as the support agent's own name in the agent's reply: a detection is kept in clear
+    when its words are an allowed value's words (case-insensitive), or, for PERSON, some
+    of them (``"Dana"`` when ``"Dana Smith"`` is allowed). Everything else is redacted as
+    usual. (Like Presidio's ``allow_list``, applied after the merge, so it works with any
+    analyzer and never uncovers part of a merged span.)
 
     Example:
         >>> guard = PIIGuard()
@@ -166,13 +174,20 @@ class PIIGuard:
             f"score_threshold={self.score_threshold})"
         )
 
-    def check(self, text: str, *, conversation_id: str | None = None) -> GuardResult:
+    def check(
+        self, text: str, *, conversation_id: str | None = None, allow: Collection[str] = ()
+    ) -> GuardResult:
         """Look for personal data in ``text`` and redact it (or refuse the text).
 
         Args:
             text: The message.
             conversation_id: Conversation whose placeholders to use; ``None`` shares one
                 default conversation.
+            allow: Values to leave readable (see the class docstring), e.g. the writer's
+                own name.
+
+        Raises:
+            TypeError: A value of `allow` is not a string.
 
         Returns:
             Redacting: ``passed=True`` with placeholders in ``sanitized_content``.
@@ -182,8 +197,9 @@ class PIIGuard:
         reason = invalid_text_reason(text)
         if reason is not None:
             return refused(reason)
+        allowed = _allowed_words(allow)
         try:
-            detections = self._detect(text)
+            detections = self._detect(text, allowed)
             if not self.redact_pii:
                 findings = tuple(
                     Finding(
@@ -208,7 +224,9 @@ class PIIGuard:
             return GuardResult(passed=True, sanitized_content=text)
         return GuardResult(passed=True, sanitized_content=redacted, findings=findings)
 
-    def redact(self, text: str, *, conversation_id: str | None = None) -> str:
+    def redact(
+        self, text: str, *, conversation_id: str | None = None, allow: Collection[str] = ()
+    ) -> str:
         """Return ``text`` with personal data replaced by placeholders.
 
         Redacts even when the guard was built with ``redact=False``.
@@ -216,12 +234,13 @@ class PIIGuard:
         Args:
             text: The message.
             conversation_id: Conversation whose placeholders to use.
+            allow: Values to leave readable (see `check`).
 
         Returns:
             The redacted text.
 
         Raises:
-            TypeError: If ``text`` is not a ``str``.
+            TypeError: If ``text`` (or a value of `allow`) is not a ``str``.
             ValueError: If ``text`` is not valid Unicode (lone surrogates).
             RuntimeError: If detection fails (the message does not quote the text).
         """
@@ -231,14 +250,15 @@ class PIIGuard:
         reason = invalid_text_reason(text)
         if reason is not None:
             raise ValueError(reason)
+        allowed = _allowed_words(allow)
         try:
-            redacted, _ = self._redact(text, self._detect(text), conversation_id)
+            redacted, _ = self._redact(text, self._detect(text, allowed), conversation_id)
         except Exception as exc:
             logger.error("pii: detection failed (%s); message withheld", type(exc).__name__)
             raise RuntimeError(DETECTION_FAILED) from None
         return redacted
 
-    def _detect(self, text: str) -> list[Detection]:
+    def _detect(self, text: str, allowed: Sequence[frozenset[str]] = ()) -> list[Detection]:
         with self._analysis_lock:
             detections = self._backend.analyze(
                 self._analyzer,
@@ -250,7 +270,8 @@ class PIIGuard:
         for detection in detections:
             if not 0 <= detection.start < detection.end <= len(text):
                 raise ValueError("the analyzer returned a span outside the text")
-        return resolve_overlaps(detections)
+        resolved = resolve_overlaps(detections)
+        return [d for d in resolved if not (allowed and _is_allowed(d, text, allowed))]
 
     def _redact(
         self, text: str, detections: list[Detection], conversation_id: str | None
@@ -277,6 +298,32 @@ class PIIGuard:
 
         redacted = replace_spans(text, detections, placeholder_for)
         return redacted, tuple(findings)
+
+
+def _allowed_words(allow: Collection[str]) -> tuple[frozenset[str], ...]:
+    """Each allowed value as its set of case-folded words (a bare string is one value).
+
+    Raises:
+        TypeError: A value is not a string.
+    """
+    values = (allow,) if isinstance(allow, str) else tuple(allow)
+    for value in values:
+        if not isinstance(cast(object, value), str):
+            raise TypeError(f"allow takes strings, got {type(value).__name__}")
+    return tuple(words for value in values if (words := _words(value)))
+
+
+def _is_allowed(detection: Detection, text: str, allowed: Sequence[frozenset[str]]) -> bool:
+    words = _words(text[detection.start : detection.end])
+    if not words:
+        return False
+    if detection.entity_type == "PERSON":  # a first or last name alone is still the name
+        return any(words <= value for value in allowed)
+    return any(words == value for value in allowed)
+
+
+def _words(value: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", value.casefold()))
 
 
 def _count_kinds(findings: Sequence[Finding]) -> str:

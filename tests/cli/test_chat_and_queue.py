@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pyagent_cli.chat import chat_command
+from pyagent_cli.handoff import desk
 from pyagent_cli.main import main
 
 
@@ -68,3 +71,59 @@ def test_queue_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["queue", "claim", "nope", "--store", store]) == 2
     assert "no conversation" in capsys.readouterr().err
     assert main(["queue", "claim", "--store", store]) == 2
+
+
+def test_the_chat_shows_a_persons_reply_since_the_customers_last_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "conversations.sqlite3"
+    assert "with a person: ESC-" in asyncio.run(_chat(store, "t3", "I'm calling my lawyer"))
+    text = "Hi, Dana here, I've fixed it. Robert Miller will email you."
+    assert main(["queue", "reply", "t3", text, "--store", str(store), "--agent", "Dana"]) == 0
+    capsys.readouterr()
+
+    out = asyncio.run(_chat(store, "t3", "/quit"))  # the customer comes back
+    assert "Dana (person)> Hi, Dana here, I've fixed it. <PERSON_1> will email you.\n" in out
+    assert out.count("(person)>") == 1
+    again = asyncio.run(_chat(store, "t3", "Thanks!", "/quit"))
+    assert again.count("(person)>") == 1  # nothing new since; still the newest news
+    later = asyncio.run(_chat(store, "t3", "/quit"))
+    assert "(person)>" not in later  # it came before the customer's last message
+
+
+async def test_a_persons_reply_appears_while_the_prompt_waits(tmp_path: Path) -> None:
+    store = tmp_path / "conversations.sqlite3"
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_end, encoding="utf-8") as stdin, os.fdopen(write_end, "w") as typed:
+        chat = asyncio.ensure_future(
+            chat_command(
+                store=str(store),
+                conversation_id="t4",
+                classification="local",
+                stdin=stdin,
+                out=out,
+                poll_seconds=0.05,
+            )
+        )
+        typed.write("This is fraud and I'm calling my lawyer\n")
+        typed.flush()
+        await _until(lambda: out.getvalue().count("you> ") == 2, chat)  # answered, waiting
+        assert "with a person: ESC-" in out.getvalue()
+
+        await desk(str(store)).reply("t4", "alice", "Hello, Alice here: I'm on it.")
+        shown = "alice (person)> Hello, Alice here: I'm on it."
+        await _until(lambda: shown in out.getvalue(), chat)
+        typed.write("/quit\n")
+        typed.flush()
+        assert await asyncio.wait_for(chat, 30) == 0
+    assert out.getvalue().endswith("alice (person)> Hello, Alice here: I'm on it.\nyou> \n")
+
+
+async def _until(condition: Callable[[], bool], task: asyncio.Future[int]) -> None:
+    for _ in range(600):
+        if condition():
+            return
+        assert not task.done(), task.result()
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")

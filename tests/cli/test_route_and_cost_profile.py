@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,9 +159,179 @@ def test_calibrate_reports_the_curve_and_the_threshold(
     assert report["curve"][report["threshold"]]["hard_caught"] == 0.0  # highest that catches it
 
 
+SMART = {"tier": "smart"}
+
+
+def test_calibrate_says_how_to_apply_the_threshold_and_the_recipe_takes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    traffic = _jsonl(
+        tmp_path / "t.jsonl",
+        {"text": "Where can I download my invoice?", "tier": "fast"},
+        {"text": "SAML SSO fails for SCIM users since the IdP certificate rotated"} | SMART,
+    )
+    args = ["calibrate", str(traffic), "--classification", "local", "--target-recall", "1.0"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    threshold = report["threshold"]
+    assert report["environment"] == {"PYAGENT_HANDOFF_THRESHOLD": str(threshold)}
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"handoff_threshold = {threshold}" in out
+    assert f"PYAGENT_HANDOFF_THRESHOLD={threshold}" in out and "1 to 10" in out
+
+    invoice = ["route", "--json", "--classification", "local", "Where can I download my invoice?"]
+    assert main(invoice) == 0
+    assert json.loads(capsys.readouterr().out)["route"] == "fast"
+    monkeypatch.setenv("PYAGENT_HANDOFF_THRESHOLD", "1")
+    assert main(invoice) == 0
+    assert json.loads(capsys.readouterr().out)["route"] == "smart"
+    monkeypatch.setenv("PYAGENT_HANDOFF_THRESHOLD", "0")
+    assert main(invoice) == 2
+    err = capsys.readouterr().err
+    assert "PYAGENT_HANDOFF_THRESHOLD must be a whole number from 1 to 10" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_calibrate_docstring_documents_the_variable() -> None:
+    from pyagent_cli import calibrate
+
+    assert "PYAGENT_HANDOFF_THRESHOLD" in (calibrate.__doc__ or "")
+
+
 def test_calibrate_without_hard_examples_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     traffic = _jsonl(tmp_path / "t.jsonl", {"text": "Where is my invoice?", "tier": "fast"})
     assert main(["calibrate", str(traffic), "--classification", "local"]) == 2
     assert capsys.readouterr().err.strip()
+
+
+# -- what a new user tripped on ------------------------------------------------------------
+
+
+def _failing_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages with "STUCK" time out (bots and fallback alike): the holding notice."""
+    from pyagent_cookbook.customer_support import system as support_system
+    from pyagent_patterns import BoundedExecution
+    from pyagent_providers import Message, ProviderTimeoutError
+    from pyagent_router.context import ContextArg
+
+    class Stuck:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def run(self, input: Sequence[Message], *, context: ContextArg = None) -> Any:
+            if any("STUCK" in message.content for message in input):
+                raise ProviderTimeoutError("the model did not answer in time")
+            return await self.inner.run(input, context=context)
+
+    made_by_the_recipe = support_system._bounded  # pyright: ignore[reportPrivateUsage]
+
+    def bounded(supervisor: Any, fast: Any) -> BoundedExecution:
+        made = made_by_the_recipe(supervisor, fast)
+        return BoundedExecution(
+            Stuck(made.pattern), Stuck(made.fallback), max_retries=0, backoff_seconds=0
+        )
+
+    monkeypatch.setattr(support_system, "_bounded", bounded)
+    original = support_system.SupportSystem.handle_query
+
+    async def handle_query(self: Any, text: str, **options: Any) -> Any:
+        if "BOOM" in text:
+            raise RuntimeError("a bug")
+        return await original(self, text, **options)
+
+    monkeypatch.setattr(support_system.SupportSystem, "handle_query", handle_query)
+
+
+def test_cost_profile_tells_failed_and_timed_out_messages_from_guard_refusals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _failing_bounded(monkeypatch)
+    traffic = _jsonl(
+        tmp_path / "traffic.jsonl",
+        {"id": "ok", "text": "Where can I download last month's invoice?"},
+        {"id": "slow", "text": "STUCK: my invoice total looks wrong"},
+        {"id": "bug", "text": "BOOM: how do I add a seat?"},
+        {"id": "empty", "text": " "},
+    )
+    assert main(["cost-profile", str(traffic), "--json", "--classification", "local"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["refused_by_guards"] == ["empty"]
+    failed = {item["id"]: item["reason"] for item in report["failed"]}
+    assert set(failed) == {"slow", "bug"}
+    assert "holding notice" in failed["slow"] and "RuntimeError" in failed["bug"]
+    assert report["queries"] == 1  # only the answered message is priced
+    assert sum(row["count"] for row in report["rows"]) == 1
+
+    assert main(["cost-profile", str(traffic), "--classification", "local"]) == 0
+    table = " ".join(capsys.readouterr().out.split())  # as one line, however rich wraps it
+    assert "Refused by the guards (not priced): ['empty']" in table
+    assert "Failed or timed out (not priced): slow (timed out or failed" in table
+    assert "bug (error: RuntimeError)" in table
+
+
+def test_cost_profile_with_nothing_priceable_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _failing_bounded(monkeypatch)
+    traffic = _jsonl(tmp_path / "t.jsonl", {"id": "a", "text": "BOOM"}, {"id": "b", "text": ""})
+    assert main(["cost-profile", str(traffic), "--classification", "local"]) == 2
+    assert "1 refused by the guards, 1 failed or timed out" in capsys.readouterr().err
+
+
+def _profile_with_rows(count: int) -> Any:
+    from datetime import UTC, datetime
+
+    from pyagent_providers import Usage
+    from pyagent_router import CallRecord, ProfiledQuery, build_cost_profile
+
+    def call(tokens: int) -> CallRecord:
+        usage = Usage(input_tokens=tokens, output_tokens=tokens // 2, cost=Decimal("0.001"))
+        return CallRecord(
+            at=datetime.now(UTC), model="m", priced_as="openai:gpt-4o-mini", tier=None,
+            agent="bot", route=None, conversation_id=None, query=None, usage=usage,
+        )  # fmt: skip
+
+    categories = [f"category_{n}" for n in range(count // 3 + 1)]
+    tiers = ("fast", "smart", "human")
+    queries = [
+        ProfiledQuery(
+            id=str(n), category=categories[n // 3], tier=tiers[n % 3], model="m", calls=(call(n),)
+        )
+        for n in range(count)
+    ]
+    return build_cost_profile(
+        queries,
+        per_day=1_000,
+        cheap_model="openai:gpt-4o-mini",
+        expensive_model="anthropic:claude-sonnet-4-6",
+    )
+
+
+@pytest.mark.parametrize("rows", [3, 12, 24])
+def test_the_charts_type_labels_never_overlap(
+    rows: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib.pyplot as plt
+
+    from pyagent_cli.cost_profile import save_chart
+
+    figures: list[Any] = []
+    close = plt.close
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to measure it
+    save_chart(_profile_with_rows(rows), str(tmp_path / "chart.png"))
+    [figure] = figures
+    try:
+        renderer = figure.canvas.get_renderer()
+        types = figure.axes[1]
+        labels = [label for label in types.get_yticklabels() if label.get_text()]
+        assert len(labels) == rows
+        boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda b: b.y0)
+        for lower, upper in itertools.pairwise(boxes):
+            assert lower.y1 <= upper.y0, "tick labels overlap"
+        inside = figure.bbox
+        assert all(inside.x0 <= b.x0 and b.x1 <= inside.x1 for b in boxes)  # not cut off
+    finally:
+        close(figure)

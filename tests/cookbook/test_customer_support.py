@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pyagent_cookbook.customer_support import (
+    HANDOFF_THRESHOLD_ENV,
     HANDOFF_THRESHOLDS,
     MAX_MESSAGE_CHARS,
     SEED_000_TICKETS,
@@ -17,6 +18,7 @@ from pyagent_cookbook.customer_support import (
     SupportSystem,
     choose_models,
     format_reply,
+    handoff_thresholds,
 )
 from pyagent_cookbook.data import load_articles, load_examples, load_tickets
 from pyagent_patterns import EscalationQueue
@@ -206,3 +208,41 @@ def test_classification_must_be_llm_or_local(local: Recording) -> None:
     )  # fmt: skip
     with pytest.raises(UserError, match="classification"):
         SupportSystem(models, classification="regex")  # type: ignore[arg-type]
+
+
+def test_one_handoff_threshold_from_the_environment_overrides_every_bots() -> None:
+    assert HANDOFF_THRESHOLD_ENV == "PYAGENT_HANDOFF_THRESHOLD"
+    assert handoff_thresholds({}) == HANDOFF_THRESHOLDS
+    assert handoff_thresholds({HANDOFF_THRESHOLD_ENV: " "}) == HANDOFF_THRESHOLDS
+    seven = handoff_thresholds({HANDOFF_THRESHOLD_ENV: " 7 "})
+    assert seven == dict.fromkeys(HANDOFF_THRESHOLDS, 7)
+    for bad in ("0", "11", "4.5", "high", "-3"):
+        with pytest.raises(UserError, match=r"PYAGENT_HANDOFF_THRESHOLD must be .* 1 to 10"):
+            handoff_thresholds({HANDOFF_THRESHOLD_ENV: bad})
+
+
+async def test_the_systems_bots_and_routing_use_the_threshold_from_the_environment(
+    local: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = Models(
+        fast=local, smart=local, fast_name="gpt-4o-mini", smart_name="claude-sonnet-4-6",
+        backend="local",
+    )  # fmt: skip
+    easy = "Where can I download last month's invoice?"
+
+    def built() -> SupportSystem:
+        return SupportSystem(models, queue_path=tmp_path / "q.sqlite3", classification="local")
+
+    default = built()
+    assert (await default.route(easy)).route == "fast"
+    monkeypatch.setenv(HANDOFF_THRESHOLD_ENV, "1")  # everything is hard enough
+    everything_smart = built()
+    assert {bot.handoff_threshold for bot in everything_smart.bots.values()} == {1}
+    assert (await everything_smart.route(easy)).route == "smart"
+    reply = await everything_smart.handle_query(easy)
+    assert reply.tier == "smart" and reply.route == "billing"
+    monkeypatch.setenv(HANDOFF_THRESHOLD_ENV, "eleven")
+    with pytest.raises(UserError, match="PYAGENT_HANDOFF_THRESHOLD"):
+        built()
+    ten = SupportSystem(models, handoff_threshold=10, classification="local")
+    assert ten.handoff_thresholds["billing"] == 10

@@ -171,3 +171,15 @@ def test_results_and_findings_are_frozen() -> None:
         Finding("pii", "PERSON", 0, 4)  # type: ignore[misc]
     assert result.pii_found
     assert not GuardResult(passed=True, sanitized_content="x").pii_found
+
+
+async def test_the_chain_passes_allowed_values_to_its_pii_guards_only(pii: PIIGuard) -> None:
+    recorder = RecordingGuard()  # a guard without `allow` still works in the chain
+    chain = GuardrailChain([recorder, LengthGuard(max_chars=100), pii])
+    text = "Hi, Dana here; Robert Miller has your case"
+    result = await chain.acheck(text, conversation_id="allow-chain", allow=["Dana"])
+    assert result.sanitized_content == "Hi, Dana here; <PERSON_1> has your case"
+    assert chain.check(text, conversation_id="allow-chain-2").sanitized_content == (
+        "Hi, <PERSON_1> here; <PERSON_2> has your case"
+    )
+    assert recorder.seen == [text, text]

@@ -483,3 +483,33 @@ def test_no_raw_pii_reaches_logs_even_at_debug(
     with caplog.at_level(logging.DEBUG):
         guard.check("Mail sarah.connor@example.com, I'm Sarah Connor", conversation_id="logs")
     assert "sarah.connor@example.com" not in caplog.text and "Connor" not in caplog.text
+
+
+def test_allowed_values_stay_readable_and_everything_else_is_redacted() -> None:
+    guard = PIIGuard()
+    text = "Hi, Dana here. I spoke to Robert Miller, he will call you at +1 415 555 0132."
+    assert redacted(guard, text, "allow-1") == (
+        "Hi, <PERSON_1> here. I spoke to <PERSON_2>, he will call you at <PHONE_NUMBER_1>."
+    )
+    result = guard.check(text, conversation_id="allow-2", allow=("Dana",))
+    assert result.sanitized_content == (
+        "Hi, Dana here. I spoke to <PERSON_1>, he will call you at <PHONE_NUMBER_1>."
+    )
+    assert [f.kind for f in result.findings] == ["PERSON", "PHONE_NUMBER"]  # Dana is no finding
+    # case-insensitive; a first name alone is part of the allowed full name, not the reverse
+    assert redacted_allowing(guard, "Thanks! — dana", ["Dana Smith"]) == "Thanks! — dana"
+    assert redacted_allowing(guard, "Dana Smith here", ["dana.smith"]) == "Dana Smith here"
+    assert redacted_allowing(guard, "I asked Dana Jones", ["Dana"]) == "I asked <PERSON_1>"
+    assert redacted_allowing(guard, "Mail dana@example.com", ["Dana"]) == "Mail <EMAIL_ADDRESS_1>"
+    assert guard.redact("Hi, Dana here", allow="Dana") == "Hi, Dana here"  # one bare value
+
+
+def test_allow_takes_strings_only() -> None:
+    with pytest.raises(TypeError, match="allow takes strings"):
+        PIIGuard().check("Hi, Dana here", allow=[3])  # type: ignore[list-item]
+
+
+def redacted_allowing(guard: PIIGuard, text: str, allow: list[str]) -> str:
+    result = guard.check(text, conversation_id=f"allow-{text}", allow=allow)
+    assert result.passed and result.sanitized_content is not None
+    return result.sanitized_content

@@ -399,3 +399,22 @@ async def test_a_holding_notice_is_true_the_conversation_waits_for_a_person(
     assert "waiting for the next member of our team" in second.reply  # nobody claimed it yet
     await chat.claim("c1", "Dana")
     assert "Dana has it" in (await chat.reply("c1", "still there?")).reply
+
+
+async def test_a_persons_own_name_stays_readable_in_their_reply(tmp_path: Path) -> None:
+    store = SQLiteConversationStore(tmp_path / "c.sqlite3")
+    placeholders = PlaceholderMap(salt=store.secret())
+    guard = GuardrailChain([PIIGuard(redact=True, placeholders=placeholders)])
+    system, _ = escalating(tmp_path)
+    chat = ChatHandler(system, store, guard=guard, placeholders=placeholders)
+    await chat.reply("c1", "I'm calling my lawyer", "m1")
+    await chat.human_reply(
+        "c1", "Dana", "Hi, Dana here, I've fixed it. Robert Miller will call +1 415 555 0132."
+    )
+    await chat.human_reply("c1", "Dana", "— dana")
+    person = [m for m in (await chat.conversation("c1")).messages if m.author == "human"]
+    assert [m.content for m in person] == [
+        "Hi, Dana here, I've fixed it. <PERSON_1> will call <PHONE_NUMBER_1>.",
+        "— dana",
+    ]
+    assert b"Robert Miller" not in _all_bytes(tmp_path)

@@ -28,7 +28,9 @@ One job per module:
 - `pipeline`: one turn, triage then the Supervisor (`SupportPipeline`, `TriageDifficulty`,
   `signals_line`, `triage_of`).
 - `records`: what a message became (`RoutingDecision`, `SupportReply`).
-- `system`: the assembly (`SupportSystem`, `Classification`, `MAX_MESSAGE_CHARS`).
+- `system`: the assembly (`SupportSystem`, `Classification`, `MAX_MESSAGE_CHARS`,
+  `handoff_thresholds`: ``PYAGENT_HANDOFF_THRESHOLD``, the threshold ``pyagent calibrate``
+  chose, overrides every bot's `HANDOFF_THRESHOLDS`).
 - `chat`: the system as a multi-turn `ChatHandler` (`chat_handler`).
 - `showcase`: the demo queries and their printout (`demo`, `format_reply`).
 
@@ -54,7 +56,14 @@ from .prompts import (
 )
 from .records import RoutingDecision, SupportReply
 from .showcase import SEED_000_TICKETS, SEED_QUERIES, demo, format_reply
-from .system import MAX_MESSAGE_CHARS, WARM_UP_QUERY, Classification, SupportSystem
+from .system import (
+    HANDOFF_THRESHOLD_ENV,
+    MAX_MESSAGE_CHARS,
+    WARM_UP_QUERY,
+    Classification,
+    SupportSystem,
+    handoff_thresholds,
+)
 
 __all__ = [
     "BOT_PROMPTS",
@@ -63,6 +72,7 @@ __all__ = [
     "FALLBACK_PROMPT",
     "HANDOFF_PROMPT",
     "HANDOFF_THRESHOLDS",
+    "HANDOFF_THRESHOLD_ENV",
     "MAX_MESSAGE_CHARS",
     "ONLINE_DEFAULTS",
     "SEED_000_TICKETS",
@@ -79,6 +89,7 @@ __all__ = [
     "choose_models",
     "demo",
     "format_reply",
+    "handoff_thresholds",
     "signals_line",
     "triage_of",
 ]

@@ -57,6 +57,8 @@ BOT_PROMPTS = {
 }
 # LABELS.md: difficulty 1-3 is a help-centre answer (fast), 4-10 needs the smart tier, for
 # every bot alike; the triage's tier classifier is trained on exactly that line.
+# Lowest difficulty each bot sends to the smart tier (the triage's bands: fast 1-3, smart
+# 4-10). ``PYAGENT_HANDOFF_THRESHOLD`` overrides them all (`system.handoff_thresholds`).
 HANDOFF_THRESHOLDS = {"billing": 4, "technical": 4, "account": 4, "general": 4}
 CRISIS_REPLY = (
     "I'm really sorry you're going through this, and I'm glad you wrote. You don't have to "

@@ -7,6 +7,8 @@ without answering, a `RoutingDecision` (`SupportSystem.route`).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -39,13 +41,47 @@ from .prompts import (
 )
 from .records import RoutingDecision, SupportReply
 
-__all__ = ["MAX_MESSAGE_CHARS", "WARM_UP_QUERY", "Classification", "SupportSystem"]
+__all__ = [
+    "HANDOFF_THRESHOLD_ENV",
+    "MAX_MESSAGE_CHARS",
+    "WARM_UP_QUERY",
+    "Classification",
+    "SupportSystem",
+    "handoff_thresholds",
+]
 
 # One length limit for the whole recipe (guard and chat handler): a longer message is
 # refused with a clear error, never cut short without a word.
 MAX_MESSAGE_CHARS = 8_000
 WARM_UP_QUERY = "How do I reset my password?"
 Classification = Literal["auto", "local", "cascade", "llm"]
+# One handoff threshold for every bot (``pyagent calibrate`` chooses it), instead of
+# `HANDOFF_THRESHOLDS`.
+HANDOFF_THRESHOLD_ENV = "PYAGENT_HANDOFF_THRESHOLD"
+
+
+def handoff_thresholds(environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Each bot's handoff threshold: ``$PYAGENT_HANDOFF_THRESHOLD`` for all, when set.
+
+    Unset (or empty), the bots keep `HANDOFF_THRESHOLDS`. The value is the lowest
+    difficulty (1-10) the smart tier answers, as ``pyagent calibrate`` prints it.
+
+    Raises:
+        UserError: The variable is set but not a whole number from 1 to 10.
+    """
+    value = (os.environ if environ is None else environ).get(HANDOFF_THRESHOLD_ENV, "").strip()
+    if not value:
+        return dict(HANDOFF_THRESHOLDS)
+    try:
+        threshold = int(value)
+    except ValueError:
+        threshold = 0
+    if not 1 <= threshold <= 10:
+        raise UserError(
+            f"{HANDOFF_THRESHOLD_ENV} must be a whole number from 1 to 10 "
+            f"(the lowest difficulty the smart tier answers), got {value!r}"
+        )
+    return dict.fromkeys(HANDOFF_THRESHOLDS, threshold)
 
 
 class SupportSystem:
@@ -70,6 +106,12 @@ class SupportSystem:
         placeholders: The PII placeholder map (a private one by default); the chat
             handler passes one it can save and restore per conversation.
         triager: The trained triage (by default the recipe's, trained once per machine and cached).
+        handoff_threshold: One handoff threshold (1-10) for every bot; by default
+            ``$PYAGENT_HANDOFF_THRESHOLD`` if set, else each bot's `HANDOFF_THRESHOLDS`.
+            Messages at or above it go to the smart tier (`handle_query` and `route`).
+
+    Raises:
+        UserError: A bad `classification` or handoff threshold (argument or environment).
     """
 
     def __init__(
@@ -82,9 +124,16 @@ class SupportSystem:
         classification: Classification = "auto",
         placeholders: PlaceholderMap | None = None,
         triager: Triager | None = None,
+        handoff_threshold: int | None = None,
     ) -> None:
         if classification not in ("auto", "local", "cascade", "llm"):
             raise UserError("classification must be 'auto', 'local', 'cascade' or 'llm'")
+        if handoff_threshold is None:
+            self.handoff_thresholds = handoff_thresholds()
+        else:
+            self.handoff_thresholds = handoff_thresholds(
+                {HANDOFF_THRESHOLD_ENV: str(handoff_threshold)}
+            )
         self.models = models = models or choose_models()
         if classification == "auto":
             classification = "local" if models.backend == "local" else "cascade"
@@ -98,7 +147,10 @@ class SupportSystem:
         self.triager = _configured(triager or default_triager(), classification, fast)
         self.estimator = TriageDifficulty(self.triager)
         self.bots = {
-            name: _bot(name, router, fast, models.smart, self.estimator) for name in BOT_PROMPTS
+            name: _bot(
+                name, router, fast, models.smart, self.estimator, self.handoff_thresholds[name]
+            )
+            for name in BOT_PROMPTS
         }
         self.human = HumanInTheLoop(
             agent=router.wrap(Agent("human_prep", fast, system_prompt=HANDOFF_PROMPT), tier="fast"),
@@ -200,15 +252,19 @@ class SupportSystem:
         text = check.sanitized_content
         with cost_labels(conversation_id=conversation_id), collect_calls() as calls:
             triage = await self.triager.triage(text)
-        smart = triage.tier == "smart"
+        bot = _route_from_triage("", triage) or "general"
+        tier = triage.tier
+        if tier != "human" and bot in self.handoff_thresholds:  # as the bot will decide
+            tier = "smart" if triage.difficulty >= self.handoff_thresholds[bot] else "fast"
+        smart = tier == "smart"
         return RoutingDecision(
             category=triage.category,
             priority=triage.priority,
             assigned_team=triage.assigned_team,
             sentiment=triage.sentiment,
             difficulty=triage.difficulty,
-            route=triage.tier,
-            bot=_route_from_triage("", triage) or "general",
+            route=tier,
+            bot=bot,
             model=(self.models.smart if smart else self.models.fast).model_id,
             online_model=self.models.smart_name if smart else self.models.fast_name,
             redacted_text=text,
@@ -261,14 +317,19 @@ def _router(models: Models, tracker: CostTracker) -> RouterMiddleware:
 
 
 def _bot(
-    route: str, router: RouterMiddleware, fast: LLM, smart: LLM, estimator: TriageDifficulty
+    route: str,
+    router: RouterMiddleware,
+    fast: LLM,
+    smart: LLM,
+    estimator: TriageDifficulty,
+    handoff_threshold: int,
 ) -> TalkerReasoner:
     """One route's bot: a quick agent on the fast tier, a deep one on the smart tier."""
     quick, deep = BOT_PROMPTS[route]
     return TalkerReasoner(
         talker=router.wrap(Agent(f"{route}_fast", fast, system_prompt=quick), tier="fast"),
         reasoner=router.wrap(Agent(f"{route}_deep", smart, system_prompt=deep), tier="smart"),
-        handoff_threshold=HANDOFF_THRESHOLDS[route],
+        handoff_threshold=handoff_threshold,
         estimator=estimator,
     )
 

@@ -68,6 +68,9 @@ class HandoffDesk:
     async def reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
         """A person's reply to the customer; claims the conversation if nobody has it.
 
+        The reply is redacted like every stored text, except the person's own name
+        (`agent`, or a part of it): "Hi, Dana here" stays readable when Dana writes it.
+
         Raises:
             NotFoundError: No such conversation.
             ConflictError: It is not escalated, or another person has it.
@@ -75,9 +78,10 @@ class HandoffDesk:
         """
         checked = checked_text(text, self.max_message_chars)
         stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        name = checked_name(agent)
         async with self.store.turn_lock(stored_id):
-            conversation = await self._claim(stored_id, checked_name(agent))
-            redacted = await self.redactor.redact(conversation, checked)
+            conversation = await self._claim(stored_id, name)
+            redacted = await self.redactor.redact(conversation, checked, allow=(name,))
             message = await self.store.append(
                 conversation.id, author="human", name=conversation.agent, content=redacted
             )

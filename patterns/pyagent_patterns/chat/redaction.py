@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
 from pyagent_providers import UserError
 
@@ -34,8 +36,13 @@ class Redactor:
         self.guard = guard
         self.placeholders = placeholders
 
-    async def redact(self, conversation: Conversation, text: str) -> str:
+    async def redact(
+        self, conversation: Conversation, text: str, *, allow: Collection[str] = ()
+    ) -> str:
         """`text` as it may be stored and shown to models.
+
+        `allow` names values the PII guard leaves readable (the writer's own name, for a
+        person's reply); all other personal data is redacted as usual.
 
         Raises:
             UserError: A guard refused the text (its message says why, without quoting it).
@@ -44,7 +51,7 @@ class Redactor:
             return text
         if self.placeholders is not None:
             self.placeholders.load(conversation.id, conversation.placeholders)
-        check = await self.guard.acheck(text, conversation_id=conversation.id)
+        check = await self.guard.acheck(text, conversation_id=conversation.id, allow=allow)
         if not check.passed or check.sanitized_content is None:
             raise UserError(check.message or "the message was refused")
         return check.sanitized_content
