@@ -47,6 +47,9 @@ def default_triager() -> Triager:
         with partial.open("wb") as file:
             pickle.dump(triager, file, protocol=pickle.HIGHEST_PROTOCOL)
         partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
+        for stale in path.parent.glob("triager-*.pickle"):  # fits of older code or data
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only data directory only costs the next process its training time
     return triager
