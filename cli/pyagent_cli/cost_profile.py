@@ -23,6 +23,7 @@ from pyagent_patterns import RecoveryLevel
 from pyagent_providers import UserError
 from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, collect_calls
 
+from .progress import progress
 from .recipes import DEFAULT_RECIPE, load_recipe
 from .traffic import read_traffic
 
@@ -52,7 +53,7 @@ async def profile_traffic(
         system = loaded.support_system(
             queue_path=Path(scratch) / "escalations.sqlite3", classification=mode
         )
-        for item in items:
+        for item in progress(items, "cost-profile"):
             try:
                 with collect_calls() as calls:
                     reply = await system.handle_query(item.text)

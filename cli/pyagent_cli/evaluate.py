@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from pyagent_cookbook.evaluation import (
@@ -13,6 +14,7 @@ from pyagent_cookbook.evaluation import (
     read_labelled,
 )
 
+from .progress import progress
 from .recipes import DEFAULT_RECIPE, load_recipe
 
 __all__ = ["eval_command"]
@@ -37,13 +39,18 @@ async def eval_command(
     mode = loaded.classification(classification)
     if all("turns" in row for row in rows):
         report = await evaluate_conversations(
-            rows, classification=mode, handler_factory=loaded.chat_handler
+            rows, classification=mode, handler_factory=loaded.chat_handler, track=_bar
         )
     else:
-        report = await evaluate_tickets(loaded.support_system(classification=mode), rows)
+        system = loaded.support_system(classification=mode)
+        report = await evaluate_tickets(system, rows, track=_bar)
     stream.write(json.dumps(report.as_dict(), indent=2) if as_json else _text(report))
     stream.write("\n")
     return 0
+
+
+def _bar(rows: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    return progress(rows, "eval")
 
 
 def _text(report: EvalReport) -> str:

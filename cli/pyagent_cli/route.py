@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pyagent_providers import UserError
 
+from .progress import progress
 from .recipes import DEFAULT_RECIPE, load_recipe
 from .traffic import read_traffic
 
@@ -42,7 +43,7 @@ async def route_command(
     if items is None:
         stream.write(_render(None, await system.route(str(text)), as_json) + "\n")
         return 0
-    for item in items:
+    for item in progress(items, "route"):
         try:
             outcome: RoutingDecision | UserError = await system.route(item.text)
         except UserError as error:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -61,12 +61,21 @@ class EvalReport:
         return {k: v for k, v in vars(self).items() if v or k in ("kind", "items")}
 
 
-async def evaluate_tickets(system: SupportSystem, rows: Sequence[Mapping[str, Any]]) -> EvalReport:
-    """Route every ticket and compare each decision with its labels."""
+Track = Callable[[Sequence[Mapping[str, Any]]], Iterable[Mapping[str, Any]]]
+
+
+async def evaluate_tickets(
+    system: SupportSystem, rows: Sequence[Mapping[str, Any]], *, track: Track = iter
+) -> EvalReport:
+    """Route every ticket and compare each decision with its labels.
+
+    `track` wraps the rows as they are worked through (``pyagent eval`` draws a progress
+    bar with it).
+    """
     predictions: list[tuple[Mapping[str, Any], RoutingDecision]] = []
     latencies: list[float] = []
     errors: list[dict[str, str]] = []
-    for row in rows:
+    for row in track(rows):
         started = time.perf_counter()
         try:
             decision = await system.route(str(row["text"]))
@@ -94,11 +103,13 @@ async def evaluate_conversations(
     *,
     classification: str = "auto",
     handler_factory: Callable[..., ChatHandler] = chat_handler,
+    track: Track = iter,
 ) -> EvalReport:
     """Run each conversation turn by turn through the recipe's `ChatHandler`.
 
     `handler_factory` builds it (the customer-support recipe's `chat_handler` by default;
-    ``pyagent --recipe`` passes its recipe's), called as ``chat_handler`` is.
+    ``pyagent --recipe`` passes its recipe's), called as ``chat_handler`` is; `track`
+    wraps the rows as they are worked through.
     """
     pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     escalations: list[tuple[Mapping[str, Any], tuple[str, ...]]] = []
@@ -110,7 +121,7 @@ async def evaluate_conversations(
             classification=classification,
             limits=None,
         )
-        for conversation in rows:
+        for conversation in track(rows):
             conversation_id = f"eval-{conversation.get('id', len(pairs))}"
             for number, turn in enumerate(conversation["turns"]):
                 started = time.perf_counter()
