@@ -26,6 +26,7 @@ from pyagent_patterns import (
 from pyagent_providers import LLM, ModelRequest, UserError
 from pyagent_router import CostTracker, ModelRegistry, RouterMiddleware, collect_calls, cost_labels
 from pyagent_router.escalation import EscalationReason, LLMJudge
+from pyagent_router.tiers import choose_tier
 
 from ..data import ROUTE_OF_CATEGORY
 from ..triage import Triager, TriageResult, default_triager
@@ -255,7 +256,7 @@ class SupportSystem:
         bot = _route_from_triage("", triage) or "general"
         tier = triage.tier
         if tier != "human" and bot in self.handoff_thresholds:  # as the bot will decide
-            tier = "smart" if triage.difficulty >= self.handoff_thresholds[bot] else "fast"
+            tier = choose_tier(triage.difficulty, threshold=self.handoff_thresholds[bot]).tier
         smart = tier == "smart"
         return RoutingDecision(
             category=triage.category,

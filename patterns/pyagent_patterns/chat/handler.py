@@ -133,9 +133,7 @@ class ChatHandler:
         self.desk = HandoffDesk(
             self.store, self.redactor, max_message_chars=max_message_chars, ids=self.ids
         )
-        self.summarizer = summarizer
-        self.context_budget = context_budget or ContextBudget()
-        self.history = HistoryWindow(self.store, self.context_budget, summarizer)
+        self.history = HistoryWindow(self.store, context_budget or ContextBudget(), summarizer)
         self.tier_hold = tier_hold
         self.limiter = RateLimiter(limits or RateLimits())
         self.max_message_chars = max_message_chars

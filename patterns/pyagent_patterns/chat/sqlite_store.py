@@ -144,14 +144,6 @@ class SQLiteConversationStore:
         data = dict(metadata or {})
 
         def insert(db: sqlite3.Connection) -> int:
-            if (
-                message_id is not None
-                and db.execute(
-                    "SELECT 1 FROM messages WHERE conversation_id = ? AND message_id = ?",
-                    (conversation_id, message_id),
-                ).fetchone()
-            ):
-                raise ConflictError(f"message {message_id!r} is already stored")
             (seq,) = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?",
                 (conversation_id,),
@@ -176,7 +168,10 @@ class SQLiteConversationStore:
             )
             return int(seq)
 
-        seq = await self.db.write(insert)
+        try:
+            seq = await self.db.write(insert)
+        except sqlite3.IntegrityError as exc:  # under BEGIN IMMEDIATE only the id can clash
+            raise ConflictError(f"message {message_id!r} is already stored") from exc
         return StoredMessage(
             seq=seq,
             author=author,
