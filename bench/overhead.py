@@ -17,20 +17,32 @@ so what is left is HTTP on loopback plus our code):
               escalation keywords expected, but the classifier may still escalate: then
               the one call is the hand-off summary), so no embedding cache flatters it.
               ``route()`` (the same decisions, no model call) is timed too.
+    litellm   for comparison, ``litellm.Router`` with one deployment ``openai/gpt-4o-mini``
+              on the same endpoint, called as ``await router.acompletion(model=...,
+              messages=[...])`` (``num_retries=0``; its own HTTP client, aiohttp by
+              default). Installed only for the benchmark: ``pip install -e ".[bench]"``;
+              without it the layer is skipped with a note in the JSON. It runs offline:
+              the bundled cost map (``LITELLM_LOCAL_MODEL_COST_MAP``,
+              ``LITELLM_OFFLINE_MODE``), no callbacks, telemetry off.
 
-raw, provider and router are timed interleaved, in a rotating order, one call each per
-round, so machine noise falls on all three alike. Reported per layer: absolute latency
-p50/p99 and the **added** microseconds = quantile(layer) - quantile(raw) at p50 and p99;
+raw, provider, router (and litellm) are timed interleaved, in a rotating order, one call
+each per round, so machine noise falls on all of them alike. Reported per layer: absolute
+latency p50/p99 and the **added** microseconds = quantile(layer) - quantile(raw) at p50 and p99;
 the same for the event-loop thread's CPU time per call (``client_cpu``: the server runs
 in a child process, so this is our side only, and other load on the machine inflates it
 far less than wall-clock time); and ``middleware_in_process``, a routed vs a bare Agent
 on a model that answers at once (no HTTP at all: the middleware's own cost, with warm
 caches, so lower than what it adds between real HTTP calls).
-The issue's target is router overhead p50 <= 0.3 ms per call (LiteLLM's proxy adds a
-2-12 ms median). Timing is reported, never asserted; on a busy machine re-run it.
+The issue's targets: router overhead p50 <= 0.3 ms per call, and the router's added p50
+<= 0.05x that of ``litellm.Router`` against the same fake server. Under ``"litellm"`` the
+JSON has that layer's latency and client CPU (added over raw, like the others) and
+``router_added_p50_us / litellm_added_p50_us`` for wall-clock and client CPU, overall and
+over ``--blocks`` consecutive blocks of rounds (min/median/max: the spread).
+Timing is reported, never asserted; on a busy machine re-run it.
 
+    pip install -e ".[bench]"   # litellm, for the comparison layer (optional)
     .venv/bin/python -m bench.overhead [--iterations 2000] [--system-iterations 200]
-        [--quick] [--profile provider|router|system] [--data DIR]
+        [--blocks 5] [--quick] [--profile provider|router|litellm|system] [--data DIR]
 """
 
 from __future__ import annotations
@@ -39,15 +51,17 @@ import argparse
 import asyncio
 import cProfile
 import csv
+import importlib.metadata
 import io
 import itertools
 import json
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +72,30 @@ if (
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the embedder loads from the installed package
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# LiteLLM (the comparison layer) offline: its bundled cost map, no fetches of its own.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
 import openai  # noqa: E402
 
 from bench._fakeserver import FakeServerProcess  # noqa: E402
 from pyagent_patterns import Agent  # noqa: E402
-from pyagent_providers import ModelRequest, ModelResponse, OpenAILLM, StreamEnd, Usage  # noqa: E402
+from pyagent_providers import (  # noqa: E402
+    ModelRequest,
+    ModelResponse,
+    OpenAILLM,
+    StreamEnd,
+    StreamEvent,
+    Usage,
+)
 from pyagent_router import RouterMiddleware  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets"
 MODEL = "gpt-4o-mini"
 API_KEY = "bench-key"
 TARGET_ROUTER_P50_US = 300.0
+TARGET_RATIO_TO_LITELLM = 0.05  # router added p50 / litellm.Router added p50
+LITELLM_MISSING = 'litellm is not installed; `pip install -e ".[bench]"` adds this layer'
 FALLBACK_QUERIES = [
     "Where can I download the invoice for last month?",
     "How do I add two more seats to our team plan?",
@@ -108,10 +134,83 @@ def _summary(samples_us: list[float], raw_us: list[float] | None) -> dict[str, A
     return summary
 
 
+def _added_p50(samples: list[float], raw: list[float]) -> float:
+    return _quantile(samples, 0.50) - _quantile(raw, 0.50)
+
+
+def _ratio(router: float, litellm: float) -> float | None:
+    """router / litellm added p50; None when litellm adds nothing measurable."""
+    return round(router / litellm, 4) if litellm > 0 else None
+
+
+def _ratio_to_litellm(samples: dict[str, list[float]], blocks: int) -> dict[str, Any]:
+    """``router_added_p50 / litellm_added_p50``, overall and per block of consecutive rounds.
+
+    Every layer has one sample per round, in round order, so a block is the same slice of
+    each list: the per-block ratios show how much the one overall number can move.
+    """
+    raw, router, litellm = samples["raw"], samples["router"], samples["litellm"]
+    router_added, litellm_added = _added_p50(router, raw), _added_p50(litellm, raw)
+    size = len(raw) // blocks if blocks > 0 else 0
+    per_block = [
+        _ratio(
+            _added_p50(router[b * size : (b + 1) * size], raw[b * size : (b + 1) * size]),
+            _added_p50(litellm[b * size : (b + 1) * size], raw[b * size : (b + 1) * size]),
+        )
+        for b in range(blocks if size else 0)
+    ]
+    ratios = [r for r in per_block if r is not None]
+    result: dict[str, Any] = {
+        "router_added_p50_us": round(router_added, 1),
+        "litellm_added_p50_us": round(litellm_added, 1),
+        "ratio_p50": _ratio(router_added, litellm_added),
+        "blocks": {"count": len(per_block), "rounds_each": size, "ratios": per_block},
+    }
+    if ratios:
+        result["blocks"].update(
+            min=min(ratios), median=round(statistics.median(ratios), 4), max=max(ratios)
+        )
+    return result
+
+
 async def _time(call: Call, text: str) -> float:
     started = time.perf_counter_ns()
     await call(text)
     return (time.perf_counter_ns() - started) / 1000
+
+
+def _litellm_layer(api: FakeServerProcess) -> Call | str:
+    """``litellm.Router`` on the fake server, or why it is skipped (not installed)."""
+    try:
+        import litellm
+        from litellm.router import Router
+    except ImportError as error:
+        return f"{LITELLM_MISSING} ({error})"
+    litellm.suppress_debug_info = True
+    litellm.callbacks = []
+    litellm.success_callback = []
+    litellm.failure_callback = []
+    # The documented telemetry opt-out; this release has no telemetry attribute left.
+    litellm.telemetry = False  # pyright: ignore[reportAttributeAccessIssue]
+    router = Router(
+        model_list=[
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": f"openai/{MODEL}",
+                    "api_base": api.openai_base_url,
+                    "api_key": API_KEY,
+                },
+            }
+        ],
+        num_retries=0,
+        timeout=60.0,
+    )
+
+    async def call(text: str) -> Any:
+        return await router.acompletion(model=MODEL, messages=[{"role": "user", "content": text}])
+
+    return call
 
 
 def _layers(api: FakeServerProcess) -> dict[str, Call]:
@@ -140,6 +239,18 @@ def _layers(api: FakeServerProcess) -> dict[str, Call]:
     return {"raw": raw, "provider": provider, "router": router}
 
 
+async def _settle(before: set[asyncio.Task[Any]]) -> None:
+    """Wait for the tasks started since `before` (and those they start) to finish.
+
+    A task still running after a second is long-lived (a worker loop started by the first
+    call): it is left running and not waited for again.
+    """
+    skip = {*before, asyncio.current_task()}
+    while pending := [task for task in asyncio.all_tasks() if task not in skip]:
+        _, still_running = await asyncio.wait(pending, timeout=1.0)
+        skip.update(still_running)
+
+
 async def _measure_layers(
     layers: dict[str, Call], queries: list[str], iterations: int, warmup: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
@@ -148,6 +259,12 @@ async def _measure_layers(
     The CPU time of the event-loop thread counts only the client's work (the fake server
     runs in its own threads), and other processes on the machine inflate it far less
     than they inflate wall-clock time: it is the steadier measure of what a layer adds.
+
+    Tasks a call leaves on the loop (LiteLLM's logging worker: ~0.7 ms of CPU per call,
+    even with no callbacks) are run to completion after it: their CPU counts for the
+    layer that left them, not for whichever layer is timed next (the rotation keeps the
+    cyclic order, so that would always be the same one). Wall-clock time is the call
+    alone, the latency its caller sees.
     """
     names = list(layers)
     wall: dict[str, list[float]] = {name: [] for name in names}
@@ -156,8 +273,10 @@ async def _measure_layers(
         text = queries[i % len(queries)]
         shift = i % len(names)  # rotate who goes first: no layer always gets a warm socket
         for name in names[shift:] + names[:shift]:
+            before = asyncio.all_tasks()
             cpu_started = time.thread_time_ns()
             elapsed = await _time(layers[name], text)
+            await _settle(before)
             if i >= warmup:
                 wall[name].append(elapsed)
                 cpu[name].append((time.thread_time_ns() - cpu_started) / 1000)
@@ -178,7 +297,7 @@ class _InstantLLM:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         return self.response
 
-    async def stream(self, request: ModelRequest) -> Any:
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         yield StreamEnd(self.response)
 
 
@@ -225,7 +344,9 @@ async def _measure_system(
         await system.handle_query(next(texts))
         await system.route(next(texts))
     before = len(api.log())
-    handle, route, raw_us = [], [], []
+    handle: list[float] = []
+    route: list[float] = []
+    raw_us: list[float] = []
     tiers: dict[str, int] = {}
     for _ in range(iterations):
         text = next(texts)
@@ -252,7 +373,15 @@ def _profile(layer: str, api: FakeServerProcess, queries: list[str], calls: int)
 
     async def run() -> None:
         # built inside the loop: the SDK clients' connection pools belong to it
-        call: Call = _support_system(api).handle_query if layer == "system" else _layers(api)[layer]
+        if layer == "system":
+            call: Call = _support_system(api).handle_query
+        elif layer == "litellm":
+            lite = _litellm_layer(api)
+            if isinstance(lite, str):
+                raise SystemExit(lite)
+            call = lite
+        else:
+            call = _layers(api)[layer]
         for i in range(2 * calls):
             if i == calls:  # the first half warms up
                 profiler.enable()
@@ -270,7 +399,9 @@ async def _run(
 ) -> dict[str, Any]:
     # One event loop for everything: the SDK clients' connection pools belong to it.
     layers = _layers(api)
-    wall, cpu = await _measure_layers(layers, queries, args.iterations, args.warmup)
+    lite = _litellm_layer(api)
+    timed = layers if isinstance(lite, str) else {**layers, "litellm": lite}
+    wall, cpu = await _measure_layers(timed, queries, args.iterations, args.warmup)
     raw_us = wall["raw"]
     provider = _summary(wall["provider"], raw_us)
     router = _summary(wall["router"], raw_us)
@@ -289,6 +420,21 @@ async def _run(
         "target_router_added_p50_us": TARGET_ROUTER_P50_US,
         "meets_target": router["added_p50_us"] <= TARGET_ROUTER_P50_US,
     }
+    # Apart from "layers", which keeps our own stack, and present with or without litellm.
+    if isinstance(lite, str):
+        result["litellm"] = {"skipped": lite}
+    else:
+        wall_ratio = _ratio_to_litellm(wall, args.blocks)
+        result["litellm"] = {
+            "version": importlib.metadata.version("litellm"),
+            "layer": _summary(wall["litellm"], raw_us),
+            "client_cpu": _summary(cpu["litellm"], cpu["raw"]),
+            "router_vs_litellm": wall_ratio,
+            "router_vs_litellm_client_cpu": _ratio_to_litellm(cpu, args.blocks),
+            "target_ratio_p50": TARGET_RATIO_TO_LITELLM,
+            "meets_target": wall_ratio["ratio_p50"] is not None
+            and wall_ratio["ratio_p50"] <= TARGET_RATIO_TO_LITELLM,
+        }
     result["middleware_in_process"] = await _measure_in_process(queries, 10 * args.iterations)
     if not args.skip_system:
         result["system"] = await _measure_system(
@@ -303,10 +449,13 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--iterations", type=int, default=2000, help="timed calls per layer")
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls per layer first")
     parser.add_argument("--system-iterations", type=int, default=200)
+    parser.add_argument(
+        "--blocks", type=int, default=5, help="blocks of rounds for the spread of the litellm ratio"
+    )
     parser.add_argument("--quick", action="store_true", help="a few seconds (tests, CI)")
     parser.add_argument("--skip-system", action="store_true", help="no SupportSystem (no models)")
     parser.add_argument(
-        "--profile", choices=["provider", "router", "system"], help="cProfile to stderr"
+        "--profile", choices=["provider", "router", "litellm", "system"], help="cProfile to stderr"
     )
     args, _ = parser.parse_known_args(argv)  # `python -m bench` passes one argv to all
     if args.quick:
