@@ -17,6 +17,8 @@ Changes to Presidio's defaults keep it offline and make it fit support messages:
   other languages (``"Hi, I'm Ana"``, ``"my name is joão silva"``, ``"ich bin Jürgen
   Weiß"``, ``"— søren"``). `_names` adds PERSON patterns anchored on those phrases.
 * `_secrets` adds an entity of our own, ``SECRET``: API keys, tokens and passwords.
+* Components the spaCy model ships disabled (``senter``) are removed after loading; every
+  other one stays, see `LeanSpacyNlpEngine`.
 
 The spaCy model must be installed as a package (or be a path); a missing model raises
 `ImportError` instead of letting Presidio call ``spacy.cli.download``.
@@ -35,8 +37,9 @@ import regex
 import spacy.util
 import tldextract
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
-from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
+from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
+from spacy.language import Language
 
 from pyagent_guardrails._names import introduced_name_recognizer
 from pyagent_guardrails._recognizers import (
@@ -111,6 +114,30 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return _OFFLINE_TLD_EXTRACTOR(pattern_text).fqdn != ""
 
 
+class LeanSpacyNlpEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine without the components the model ships disabled.
+
+    A disabled component never runs, so removing it changes no output; it only frees
+    memory. Every enabled component is needed, though Presidio reads only ``doc.ents``,
+    ``token.idx`` and ``token.lemma_`` (lemmas for context words): the lemmatizer needs
+    POS from tagger and attribute_ruler, whose patterns also read the parser's
+    dependency labels, and the NER never lets an entity cross a sentence boundary the
+    parser set. Without the parser, entities change ("France" is lost at the end of an
+    address) and so do some lemmas.
+    """
+
+    def load(self) -> None:
+        """Load the models as Presidio does, then drop their disabled components."""
+        super().load()
+        models = cast(
+            "dict[str, Language]",
+            self.nlp,  # pyright: ignore[reportUnknownMemberType]
+        )
+        for nlp in models.values():
+            for name in list(nlp.disabled):
+                nlp.remove_pipe(name)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SharedAnalyzer:
     """An analyzer and the lock that serialises calls to it.
@@ -169,11 +196,12 @@ def build_analyzer(spacy_model: str, language: str) -> AnalyzerEngine:
             "installed model."
         )
     nlp_engine: NlpEngine = NlpEngineProvider(
+        nlp_engines=(LeanSpacyNlpEngine,),
         nlp_configuration={
             "nlp_engine_name": "spacy",
             "models": [{"lang_code": language, "model_name": spacy_model}],
             "ner_model_configuration": _NER_MODEL_CONFIGURATION,
-        }
+        },
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=[language])
     presidio_logger = logging.getLogger("presidio-analyzer")

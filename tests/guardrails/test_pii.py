@@ -370,6 +370,29 @@ def test_guards_share_one_analyzer_per_model_and_language(guard: PIIGuard) -> No
     assert PIIGuard(redact=False)._analyzer is guard._analyzer  # pyright: ignore[reportPrivateUsage]
 
 
+def test_the_spacy_pipeline_keeps_every_component_detection_depends_on(guard: PIIGuard) -> None:
+    # Presidio reads entities and lemmas; lemmas need tagger + attribute_ruler (whose
+    # patterns read dependency labels), and the NER respects the parser's sentence
+    # boundaries. Only the disabled senter goes.
+    nlp = guard._analyzer.nlp_engine.get_nlp("en")  # pyright: ignore[reportPrivateUsage]
+    assert nlp.pipe_names == ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"]
+    assert nlp.disabled == []
+    assert "senter" not in nlp.component_names
+
+
+def test_the_parser_keeps_an_entity_from_running_across_a_sentence_boundary(
+    guard: PIIGuard,
+) -> None:
+    # presidio-research's synthetic data. Without the parser the model reads the whole
+    # street address down to the postcode as one PERCENT entity, and "France" is lost.
+    text = (
+        ">Alberico Rizzo\n>Barnett, Melton and Garcia\n>Alberico Rizzo\n"
+        ">770 26 rue des lieutemants Thomazo\n>Apt. 735\n>DOLE\n>France 35910"
+    )
+    found = [text[f.start : f.end] for f in guard.check(text).findings if f.kind == "LOCATION"]
+    assert "France" in found
+
+
 def test_pii_guard_is_a_guard(guard: PIIGuard) -> None:
     assert isinstance(guard, Guard)
     assert guard.name == "pii"
