@@ -117,8 +117,19 @@ def introduced_name_recognizer(language: str) -> PatternRecognizer:
     The cue phrases are matched case-insensitively inside a look-behind, so only the name
     itself becomes the span; name words are matched case-sensitively.
     """
-    line_name = _full_name(_ANY_NAME_WORD, most=3)
-    patterns = [
+    return PatternRecognizer(
+        supported_entity="PERSON",
+        name="IntroducedNameRecognizer",
+        supported_language=language,
+        patterns=[*_introduction_patterns(), *_sign_off_patterns(), *_addressee_patterns()],
+        # Not IGNORECASE (Presidio's default): capitalisation is what tells a name here.
+        global_regex_flags=regex.DOTALL | regex.MULTILINE,
+    )
+
+
+def _introduction_patterns() -> list[Pattern]:
+    """Names after "my name is", "me llamo" (any case) and "I'm", "soy" (capitalised)."""
+    return [
         # "my name is Sarah Connor", "me llamo Lucía": the phrase says a name follows.
         Pattern(
             "name after an explicit introduction",
@@ -139,6 +150,13 @@ def introduced_name_recognizer(language: str) -> PatternRecognizer:
             rf"(?<=(?:^|[^\p{{L}}])(?i:{_WEAK_CUES})[ \t]+){_full_name(_NAME_WORD)}{_CLAUSE_END}",
             0.5,
         ),
+    ]
+
+
+def _sign_off_patterns() -> list[Pattern]:
+    """Names of any case signing the message: after a sign-off or a dash, at the end."""
+    line_name = _full_name(_ANY_NAME_WORD, most=3)
+    return [
         # "thanks,\nkasia" / "Saludos,\nMaría José": a sign-off line, then a line holding
         # only a name.
         Pattern(
@@ -160,6 +178,18 @@ def introduced_name_recognizer(language: str) -> PatternRecognizer:
             rf"{line_name}(?=[ \t.!]*\Z)",
             0.6,
         ),
+        # "— søren" as the last line of the message.
+        Pattern(
+            "name after a dash at the end",
+            rf"(?<=^[ \t]*(?:--?|—|–)[ \t]*){line_name}(?=[ \t]*\Z)",
+            0.6,
+        ),
+    ]
+
+
+def _addressee_patterns() -> list[Pattern]:
+    """Capitalised names of people the message speaks to or about: greeted, or on a team."""
+    return [
         # "Hi Marcus, following up...", "Hola María,": a greeting opening a line.
         Pattern(
             "name after a greeting",
@@ -174,18 +204,4 @@ def introduced_name_recognizer(language: str) -> PatternRecognizer:
             r"(?:\w+[ \t])?(?i:team|support|desk))",
             0.6,
         ),
-        # "— søren" as the last line of the message.
-        Pattern(
-            "name after a dash at the end",
-            rf"(?<=^[ \t]*(?:--?|—|–)[ \t]*){line_name}(?=[ \t]*\Z)",
-            0.6,
-        ),
     ]
-    return PatternRecognizer(
-        supported_entity="PERSON",
-        name="IntroducedNameRecognizer",
-        supported_language=language,
-        patterns=patterns,
-        # Not IGNORECASE (Presidio's default): capitalisation is what tells a name here.
-        global_regex_flags=regex.DOTALL | regex.MULTILINE,
-    )

