@@ -66,7 +66,7 @@ class Recipe:
 
     @property
     def chat_handler(self) -> Callable[..., ChatHandler]:
-        """The recipe's ``chat_handler(store, *, classification, queue_path, **options)``."""
+        """The recipe's ``chat_handler(store, *, classification, **options)``."""
         return self._member("chat_handler")
 
     @property

@@ -8,7 +8,7 @@ paths the seed uses (``pyagent_patterns.base``, ``.orchestration``, ``.advanced`
 from .advanced import HumanDecision, HumanInTheLoop, ReAct, TalkerReasoner
 from .base import Agent, Message, Pattern, Runnable, RunResult
 from .chat import ChatEvent, ChatHandler, ChatReply, SQLiteConversationStore
-from .escalations import Escalation, EscalationQueue
+from .escalations import Escalation, EscalationQueue, SQLiteEscalationQueue
 from .orchestration import Supervisor
 from .record import RecoveryLevel, TurnRecord
 from .recovery import BoundedExecution
@@ -29,6 +29,7 @@ __all__ = [
     "ReAct",
     "RecoveryLevel",
     "SQLiteConversationStore",
+    "SQLiteEscalationQueue",
     "RunResult",
     "Runnable",
     "Supervisor",

@@ -1,9 +1,14 @@
-"""The durable queue of conversations waiting for a person (SQLite, the embedded default).
+"""The durable queue of cases waiting for a person (`EscalationQueue`, SQLite by default).
 
 Each escalation keeps an id, a priority, the hand-off summary, the reason, the redacted
-conversation and its status. It lives in a SQLite file (`SQLiteFile`: WAL, ``BEGIN
-IMMEDIATE`` writes, statements off the event loop), so it survives restarts and several
-processes can share it; the chat recipe keeps it in the conversations' own file.
+conversation, its status and the person who claimed it. The case is the one record of a
+hand-off: a chat conversation points at its case (`Conversation.ticket_id`) and reads its
+state from it (open: waiting for a person; claimed: with that person; resolved: back with
+the bot), so the queue and the conversation never disagree.
+
+The SQLite queue lives in a file (`SQLiteFile`: WAL, ``BEGIN IMMEDIATE`` writes,
+statements off the event loop), so it survives restarts and several processes can share
+it; a `SQLiteConversationStore` keeps its queue in its own file (``store.escalations``).
 
 The default file is ``$PYAGENT_DATA_DIR/escalations.sqlite3`` (``~/.pyagent`` when the
 variable is unset).
@@ -18,12 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pyagent_providers import Message, UserError
 from pyagent_providers.sqlite import SQLiteFile
 
-__all__ = ["Escalation", "EscalationQueue", "default_data_dir"]
+__all__ = [
+    "Escalation",
+    "EscalationQueue",
+    "Priority",
+    "SQLiteEscalationQueue",
+    "Status",
+    "default_data_dir",
+]
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["open", "claimed", "resolved"]
@@ -39,6 +51,7 @@ CREATE TABLE IF NOT EXISTS escalations (
     summary TEXT NOT NULL,
     conversation TEXT NOT NULL,
     conversation_id TEXT,
+    agent TEXT,
     metadata TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS escalations_status ON escalations (status, priority);
@@ -52,7 +65,7 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Escalation:
-    """One conversation waiting for a person."""
+    """One case for a person: waiting (``open``), taken (``claimed`` by `agent`) or done."""
 
     id: str
     created_at: datetime
@@ -62,11 +75,43 @@ class Escalation:
     summary: str
     conversation: tuple[Message, ...]
     conversation_id: str | None = None
+    agent: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
-class EscalationQueue:
-    """A SQLite-backed queue of escalations.
+class EscalationQueue(Protocol):
+    """Where cases wait for a person; `SQLiteEscalationQueue` is the embedded default."""
+
+    async def put(
+        self,
+        *,
+        summary: str,
+        reason: str,
+        conversation: Sequence[Message],
+        priority: Priority = "normal",
+        conversation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Escalation:
+        """Queue a case and return it as stored (with its new id)."""
+        ...
+
+    async def get(self, escalation_id: str) -> Escalation | None:
+        """The case with this id, or ``None``."""
+        ...
+
+    async def list(self, status: Status | None = "open") -> list[Escalation]:
+        """Cases with `status` (all when ``None``), most urgent first, then oldest."""
+        ...
+
+    async def set_status(
+        self, escalation_id: str, status: Status, *, agent: str | None = None
+    ) -> Escalation:
+        """Move a case to `status`; `agent` names who claimed it (``claimed`` only)."""
+        ...
+
+
+class SQLiteEscalationQueue:
+    """The escalation queue in a SQLite file, shared safely by threads and processes.
 
     Args:
         path: The SQLite file (created with its folder); defaults under `default_data_dir`.
@@ -77,7 +122,7 @@ class EscalationQueue:
         self.db = SQLiteFile(self.path, schema=_SCHEMA)
 
     def __repr__(self) -> str:
-        return f"EscalationQueue({str(self.path)!r})"
+        return f"SQLiteEscalationQueue({str(self.path)!r})"
 
     async def put(
         self,
@@ -133,18 +178,25 @@ class EscalationQueue:
         )
         return [_escalation(row) for row in rows]
 
-    async def set_status(self, escalation_id: str, status: Status) -> Escalation:
-        """Move an escalation to `status` (claimed by a person, resolved)."""
+    async def set_status(
+        self, escalation_id: str, status: Status, *, agent: str | None = None
+    ) -> Escalation:
+        """Move a case to `status`; `agent` names who claimed it (``claimed`` only)."""
+        taker = agent if status == "claimed" else None
 
         def change(db: sqlite3.Connection) -> Escalation:
-            db.execute("UPDATE escalations SET status = ? WHERE id = ?", (status, escalation_id))
+            db.execute(
+                "UPDATE escalations SET status = ?, agent = ? WHERE id = ?",
+                (status, taker, escalation_id),
+            )
             return _must_get(db, escalation_id)
 
         return await self.db.write(change)
 
 
 _COLUMNS = (
-    "id, created_at, priority, status, reason, summary, conversation, conversation_id, metadata"
+    "id, created_at, priority, status, reason, summary, conversation, conversation_id, agent,"
+    " metadata"
 )
 
 
@@ -162,7 +214,7 @@ def _must_get(db: sqlite3.Connection, escalation_id: str) -> Escalation:
 
 
 def _escalation(row: tuple[Any, ...]) -> Escalation:
-    ident, created, priority, status, reason, summary, turns, conversation_id, metadata = row
+    ident, created, priority, status, reason, summary, turns, conversation_id, agent, metadata = row
     return Escalation(
         id=ident,
         created_at=datetime.fromisoformat(created),
@@ -175,5 +227,6 @@ def _escalation(row: tuple[Any, ...]) -> Escalation:
             for t in json.loads(turns)
         ),
         conversation_id=conversation_id,
+        agent=agent,
         metadata=json.loads(metadata),
     )

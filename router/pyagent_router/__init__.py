@@ -21,6 +21,7 @@ from .difficulty import (
 from .embedding_classifier import EmbeddingClassifier
 from .middleware import RoutableAgent, RoutedAgent, RouterMiddleware
 from .registry import DEFAULT_TIERS, ModelRegistry, RegisteredModel
+from .sqlite_costs import SQLiteCostTracker
 from .tracking import (
     CallRecord,
     CostTracker,
@@ -44,6 +45,7 @@ __all__ = [
     "CombinedDifficultyEstimator",
     "CostProfile",
     "CostTracker",
+    "SQLiteCostTracker",
     "CurvePoint",
     "DifficultyEstimate",
     "DifficultyEstimator",

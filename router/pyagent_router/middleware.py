@@ -40,6 +40,7 @@ from .context import ContextArg, RunContext
 from .difficulty import DifficultyEstimator
 from .registry import ModelRegistry, RegisteredModel
 from .routed_llm import RoutedLLM
+from .sqlite_costs import SQLiteCostTracker
 from .tiers import TierDecision, choose_tier
 from .tracking import CostTracker, MeteredLLM, cost_labels
 
@@ -110,7 +111,7 @@ class RouterMiddleware:
         self.estimator = estimator
         self.handoff_threshold = handoff_threshold
         self.budget = budget
-        self.tracker = tracker or CostTracker()
+        self.tracker: CostTracker = tracker or SQLiteCostTracker()
         self._metered: dict[str, MeteredLLM] = {}
 
     @property
@@ -141,8 +142,11 @@ class RouterMiddleware:
         """`entry`'s model, with its calls recorded in the tracker."""
         if entry.name not in self._metered:
             stand_in = entry.priced_as != entry.llm.model_id
-            self._metered[entry.name] = self.tracker.meter(
-                entry.llm, tier=entry.tier, priced_as=entry.priced_as if stand_in else None
+            self._metered[entry.name] = MeteredLLM(
+                entry.llm,
+                self.tracker,
+                tier=entry.tier,
+                priced_as=entry.priced_as if stand_in else None,
             )
         return self._metered[entry.name]
 
@@ -211,13 +215,10 @@ class RouterMiddleware:
         if self.budget is None:
             return tier, estimate, None
         budget = self.budget
-        tracker = self.tracker
         conversation_spent = (
-            await tracker.off_loop(lambda: tracker.spent_on_conversation(conversation_id))
-            if conversation_id
-            else None
+            await self.tracker.spent_on_conversation(conversation_id) if conversation_id else None
         )
-        day_spent = await tracker.off_loop(tracker.spent_today)
+        day_spent = await self.tracker.spent_today()
 
         def overrun(estimate: Decimal) -> str | None:
             return budget.overrun(

@@ -7,43 +7,37 @@ conversation, query...). Cost is computed from the usage the API returned. When 
 profile — the record is flagged ``estimated``: its token counts were not reported by the
 priced model's API.
 
-Records live in SQLite (`SQLiteFile`, as every store): in memory by default, or in a file
-that survives restarts (so a per-day budget holds across processes).
+A `CostTracker` keeps the records; `SQLiteCostTracker` (``sqlite_costs``) is the embedded
+default, in memory or in a file that survives restarts (so a per-day budget holds across
+processes).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import threading
-from collections.abc import AsyncIterator, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Literal, Protocol
 
 from pyagent_providers import (
     LLM,
-    ModelPrice,
     ModelRequest,
     ModelResponse,
     PricingTable,
-    StoreUnavailable,
     StreamEnd,
     StreamEvent,
     Usage,
-    default_pricing,
     priced,
 )
-from pyagent_providers.sqlite import SQLiteFile
 
 __all__ = [
     "CallRecord",
     "CostTracker",
+    "Dimension",
     "MeteredLLM",
     "collect_calls",
     "cost_labels",
@@ -56,21 +50,6 @@ _LABELS: ContextVar[Mapping[str, str]] = ContextVar("pyagent_cost_labels", defau
 _COLLECTORS: ContextVar[tuple[list[CallRecord], ...]] = ContextVar(
     "pyagent_call_collectors", default=()
 )
-
-T = TypeVar("T")
-logger = logging.getLogger("pyagent.costs")
-
-_FLUSH_EVERY = 256  # rows an in-memory tracker buffers before writing them in one go
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS calls (
-    at TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL, priced_as TEXT NOT NULL,
-    tier TEXT, agent TEXT, route TEXT, conversation_id TEXT, query TEXT,
-    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-    cached_input_tokens INTEGER NOT NULL, cost TEXT NOT NULL, estimated INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calls_day ON calls (day);
-CREATE INDEX IF NOT EXISTS calls_conversation ON calls (conversation_id);
-"""
 
 
 @contextlib.contextmanager
@@ -129,152 +108,62 @@ class CallRecord:
         return self.usage.cost_estimated
 
 
-class CostTracker:
-    """Records model calls and answers "what did this cost" by any dimension.
+class CostTracker(Protocol):
+    """Where model calls are recorded and their cost is asked for.
 
-    Args:
-        path: SQLite file to keep records in; in memory when ``None``.
-        pricing: Price table for models that are not priced explicitly.
+    Async, so a shared database never stalls the event loop; `SQLiteCostTracker` is the
+    embedded default.
+
+    Filters (``**where``) and groups (`Dimension`) name a call's labels: ``model``,
+    ``priced_as``, ``tier``, ``agent``, ``route``, ``conversation_id``, ``query``, ``day``.
     """
 
-    def __init__(self, path: str | Path | None = None, *, pricing: PricingTable | None = None):
-        self.path = Path(path) if path is not None else None
-        self.pricing = pricing or default_pricing()
-        self.db = SQLiteFile(self.path or ":memory:", schema=_SCHEMA)
-        self._lock = threading.Lock()  # guards the pending rows
-        # In memory, rows wait here until the next read (or _FLUSH_EVERY rows): an INSERT
-        # and commit per call was a sizeable part of the router's overhead per call
-        # (bench/overhead.py). A file is written at once, so that other processes sharing
-        # it see the spending.
-        self._pending: list[tuple[Any, ...]] = []
+    pricing: PricingTable
+    """Prices for models that are not priced explicitly (`MeteredLLM` prices with it)."""
 
-    def close(self) -> None:
-        """Close the database."""
-        self.db.close()
+    async def record(self, record: CallRecord) -> None:
+        """Store one call; a paid call is never dropped because the store is busy."""
+        ...
 
-    def meter(
-        self,
-        llm: LLM,
-        *,
-        tier: str | None = None,
-        priced_as: str | None = None,
-    ) -> MeteredLLM:
-        """`llm`, with every call recorded here.
+    async def records(self, **where: str | None) -> list[CallRecord]:
+        """Recorded calls matching every ``label=value`` in `where`, oldest first."""
+        ...
 
-        Args:
-            llm: The model to meter.
-            tier: Tier label for its calls.
-            priced_as: Model id whose prices apply (for a stand-in such as LocalModel);
-                its records are marked estimated.
-        """
-        return MeteredLLM(llm, self, tier=tier, priced_as=priced_as)
+    async def by(self, dimension: Dimension | None, **where: str | None) -> dict[str, Decimal]:
+        """Cost per value of `dimension`, of the calls matching `where`."""
+        ...
 
-    def price_of(self, model_id: str) -> ModelPrice | None:
-        """The price used for `model_id` (``None`` if the table does not know it)."""
-        return self.pricing.find(model_id)
-
-    async def off_loop(self, work: Callable[[], T]) -> T:
-        """Run a tracker call from async code without stalling the event loop.
-
-        In a worker thread when the records are in a file another process may hold
-        locked; at once when they are in memory.
-        """
-        return work() if self.path is None else await asyncio.to_thread(work)
-
-    def record(self, record: CallRecord) -> None:
-        """Store one call.
-
-        A database that stays locked does not lose the call: it is kept and written with
-        the next one (the response it belongs to was paid for and is answered).
-        """
-        row = (
-            record.at.isoformat(),
-            record.at.date().isoformat(),
-            record.model,
-            record.priced_as,
-            record.tier,
-            record.agent,
-            record.route,
-            record.conversation_id,
-            record.query,
-            record.usage.input_tokens,
-            record.usage.output_tokens,
-            record.usage.cached_input_tokens,
-            str(record.cost),
-            int(record.estimated),
-        )
-        with self._lock:
-            self._pending.append(row)
-            if self.path is not None or len(self._pending) >= _FLUSH_EVERY:
-                try:
-                    self._flush()
-                except StoreUnavailable:
-                    logger.warning("costs: database busy; %d call(s) kept", len(self._pending))
-
-    def _flush(self) -> None:
-        """Write the pending rows (the caller holds the lock)."""
-        if self._pending:
-            rows = list(self._pending)
-            self.db.write_sync(
-                lambda db: db.executemany(
-                    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-                )
-            )
-            self._pending.clear()
-
-    def records(self, **where: str | None) -> list[CallRecord]:
-        """Recorded calls matching every ``column=value`` in `where`, oldest first."""
-        clause, args = _where(where)
-        with self._lock:
-            self._flush()
-        rows = self.db.read_sync(
-            lambda db: db.execute(
-                "SELECT at, model, priced_as, tier, agent, route, conversation_id, query,"
-                " input_tokens, output_tokens, cached_input_tokens, cost, estimated"
-                f" FROM calls {clause} ORDER BY rowid",
-                args,
-            ).fetchall()
-        )
-        return [_record(row) for row in rows]
-
-    def total(self, **where: str | None) -> Decimal:
+    async def total(self, **where: str | None) -> Decimal:
         """Total cost of the calls matching `where`."""
-        return sum(self.by(None, **where).values(), Decimal(0))
+        ...
 
-    def by(self, dimension: Dimension | None, **where: str | None) -> dict[str, Decimal]:
-        """Cost per value of `dimension` (agent, route, conversation_id, day, model, tier).
-
-        Only the two columns are read (budgets ask on every routed call); costs are summed
-        as `Decimal` here because SQLite would sum the stored strings as floats.
-        """
-        if dimension is not None and dimension not in _COLUMNS:
-            raise ValueError(f"cannot group calls by {dimension!r}")
-        clause, args = _where(where)
-        key = f"COALESCE({dimension}, '-')" if dimension else "''"
-        with self._lock:
-            self._flush()
-        rows = self.db.read_sync(
-            lambda db: db.execute(f"SELECT {key}, cost FROM calls {clause}", args).fetchall()
-        )
-        totals: dict[str, Decimal] = {}
-        for group, cost in rows:
-            totals[group] = totals.get(group, Decimal(0)) + Decimal(cost)
-        return totals
-
-    def spent_today(self, today: date | None = None) -> Decimal:
+    async def spent_today(self, today: date | None = None) -> Decimal:
         """Cost of today's calls (UTC)."""
-        return self.total(day=(today or datetime.now(UTC).date()).isoformat())
+        ...
 
-    def spent_on_conversation(self, conversation_id: str) -> Decimal:
+    async def spent_on_conversation(self, conversation_id: str) -> Decimal:
         """Cost of one conversation's calls."""
-        return self.total(conversation_id=conversation_id)
+        ...
 
 
 class MeteredLLM:
-    """A model whose calls are recorded in a `CostTracker` (see `CostTracker.meter`)."""
+    """A model whose calls are recorded in a `CostTracker`.
+
+    Args:
+        llm: The model to meter.
+        tracker: Where its calls are recorded.
+        tier: Tier label for its calls.
+        priced_as: Model id whose prices apply (for a stand-in such as LocalModel); its
+            records are marked estimated.
+    """
 
     def __init__(
-        self, llm: LLM, tracker: CostTracker, *, tier: str | None, priced_as: str | None
+        self,
+        llm: LLM,
+        tracker: CostTracker,
+        *,
+        tier: str | None = None,
+        priced_as: str | None = None,
     ) -> None:
         self.inner = llm
         self.tracker = tracker
@@ -323,46 +212,7 @@ class MeteredLLM:
             query=labels.get("query"),
             usage=response.usage,
         )
-        await self.tracker.off_loop(lambda: self.tracker.record(record))
+        await self.tracker.record(record)
         for calls in _COLLECTORS.get():
             calls.append(record)
         return response
-
-
-# The columns calls can be filtered and grouped by.
-_COLUMNS = frozenset(
-    {"model", "priced_as", "tier", "agent", "route", "conversation_id", "query", "day"}
-)
-
-
-def _where(where: Mapping[str, str | None]) -> tuple[str, tuple[Any, ...]]:
-    unknown = set(where) - _COLUMNS
-    if unknown:
-        raise ValueError(f"cannot filter calls by {sorted(unknown)}")
-    if not where:
-        return "", ()
-    parts = [f"{column} IS ?" for column in where]
-    return "WHERE " + " AND ".join(parts), tuple(where.values())
-
-
-def _record(row: tuple[Any, ...]) -> CallRecord:
-    at, model, priced_as, tier, agent, route, conversation, query, tin, tout, tcached, cost, est = (
-        row
-    )
-    return CallRecord(
-        at=datetime.fromisoformat(at),
-        model=model,
-        priced_as=priced_as,
-        tier=tier,
-        agent=agent,
-        route=route,
-        conversation_id=conversation,
-        query=query,
-        usage=Usage(
-            input_tokens=tin,
-            output_tokens=tout,
-            cached_input_tokens=tcached,
-            cost=Decimal(cost),
-            cost_estimated=bool(est),
-        ),
-    )

@@ -21,7 +21,7 @@ from pyagent_cookbook.customer_support import (
     handoff_thresholds,
 )
 from pyagent_cookbook.data import load_articles, load_examples, load_tickets
-from pyagent_patterns import EscalationQueue
+from pyagent_patterns import SQLiteEscalationQueue
 from pyagent_providers import (
     AnthropicLLM,
     LocalModel,
@@ -102,7 +102,7 @@ async def test_the_seed_queries_route_as_the_seed_expects(system: SupportSystem)
 
 async def test_escalations_are_queued_durably(system: SupportSystem, tmp_path: Path) -> None:
     reply = await system.handle_query("This is unacceptable, I'm calling my lawyer")
-    stored = await EscalationQueue(tmp_path / "escalations.sqlite3").get(str(reply.ticket_id))
+    stored = await SQLiteEscalationQueue(tmp_path / "escalations.sqlite3").get(str(reply.ticket_id))
     assert stored is not None and stored.status == "open"
     assert stored.conversation[0].content == "This is unacceptable, I'm calling my lawyer"
     assert stored.summary.startswith("1. Customer issue:")
@@ -194,7 +194,7 @@ async def test_local_classification_routes_alike_and_only_answers_cost(
     for reply in (charged, webhooks, gdpr):  # the tier follows the bot's threshold
         hard = reply.difficulty is not None and reply.difficulty >= HANDOFF_THRESHOLDS[reply.route]
         assert reply.tier == ("smart" if hard else "fast")
-    agents = {record.agent for record in system.tracker.records()}
+    agents = {record.agent for record in await system.tracker.records()}
     bots = {
         f"{r.route}_{'deep' if r.tier == 'smart' else 'fast'}" for r in (charged, webhooks, gdpr)
     }

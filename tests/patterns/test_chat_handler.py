@@ -14,10 +14,10 @@ from pyagent_guardrails import GuardrailChain, PIIGuard, PlaceholderMap
 from pyagent_patterns import (
     Agent,
     BoundedExecution,
-    EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
     RunResult,
+    SQLiteEscalationQueue,
     TalkerReasoner,
 )
 from pyagent_patterns.chat import (
@@ -228,7 +228,7 @@ def escalating(tmp_path: Path) -> tuple[HumanInTheLoop, FunctionModel]:
             Agent("bot", model),
             holding,
             ["lawyer"],
-            queue=EscalationQueue(tmp_path / "escalations.sqlite3"),
+            queue=SQLiteEscalationQueue(tmp_path / "c.sqlite3"),
         ),
         model,
     )
@@ -248,7 +248,11 @@ async def test_an_escalated_conversation_waits_for_a_person_who_can_hand_it_back
     assert len(model.calls) == calls  # no bot answer while a person has the case
     assert escalated.ticket_id in waiting.reply and waiting.state == "waiting_for_human"
 
+    cases = chat.store.escalations  # the one record of the hand-off
+    assert [c.id for c in await cases.list()] == [escalated.ticket_id]
     assert (await chat.claim("c1", "alice")).state == "with_human"
+    case = await cases.get(str(escalated.ticket_id))
+    assert case is not None and (case.status, case.agent) == ("claimed", "alice")
     with pytest.raises(ConflictError, match="alice"):
         await chat.claim("c1", "bob")
     await chat.human_reply("c1", "alice", "Hi, I'm Alice from billing; I'll sort this out.")
@@ -257,6 +261,7 @@ async def test_an_escalated_conversation_waits_for_a_person_who_can_hand_it_back
     assert messages[-1].name == "alice" and "Alice from billing" in messages[-1].content
 
     assert (await chat.hand_back("c1", "alice")).state == "bot"
+    assert [c.status for c in await cases.list(status=None)] == ["resolved"]
     back = await chat.reply("c1", "Thanks, all good now", "m3", user_id="u1")
     assert back.state == "bot" and back.reply.startswith("re: Thanks, all good now")
     with pytest.raises(ConflictError):

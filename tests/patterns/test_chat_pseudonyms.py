@@ -11,9 +11,9 @@ import pytest
 
 from pyagent_patterns import (
     Agent,
-    EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
+    SQLiteEscalationQueue,
 )
 from pyagent_patterns.chat import (
     ChatHandler,
@@ -51,7 +51,7 @@ def escalating(tmp_path: Path) -> HumanInTheLoop:
         Agent("bot", FunctionModel(echo)),
         lambda output, metadata: HumanDecision(approved=True, modified_output="Hold on."),
         ["lawyer"],
-        queue=EscalationQueue(tmp_path / "escalations.sqlite3"),
+        queue=SQLiteEscalationQueue(tmp_path / "c.sqlite3"),
     )
 
 
@@ -126,7 +126,7 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
     assert all(b"@" not in str(e).encode() for e in errors), errors
     assert stored_id in str(errors[-1])
 
-    escalation = await EscalationQueue(tmp_path / "escalations.sqlite3").list(status=None)
+    escalation = await SQLiteEscalationQueue(tmp_path / "c.sqlite3").list(status=None)
     assert [e.conversation_id for e in escalation] == [stored_id]
     stored = sqlite3.connect(tmp_path / "c.sqlite3")
     (message_id,) = stored.execute(
@@ -136,7 +136,7 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
     stored.close()
 
     written = files(tmp_path)
-    assert {"c.sqlite3", "c.sqlite3-wal", "escalations.sqlite3"} <= set(written)
+    assert {"c.sqlite3", "c.sqlite3-wal"} <= set(written)
     for name, data in written.items():
         for raw in RAW:
             assert raw not in data, (name, raw)

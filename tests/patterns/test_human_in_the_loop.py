@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pyagent_patterns import Agent, EscalationQueue, HumanDecision, HumanInTheLoop
+from pyagent_patterns import Agent, HumanDecision, HumanInTheLoop, SQLiteEscalationQueue
 from pyagent_providers import ScriptedModel
 
 
@@ -15,7 +15,7 @@ def hitl(
 ) -> HumanInTheLoop:
     agent = Agent("human_prep", ScriptedModel(default="1. Customer threatens legal action."))
     return HumanInTheLoop(
-        agent, review, keywords, queue=EscalationQueue(tmp_path / "escalations.sqlite3")
+        agent, review, keywords, queue=SQLiteEscalationQueue(tmp_path / "escalations.sqlite3")
     )
 
 
@@ -92,9 +92,9 @@ async def test_the_queue_survives_a_new_process(tmp_path: Path) -> None:
     result = await pattern.run("legal action is coming")
     ticket = result.metadata["ticket_id"]
     script = (
-        "import asyncio, sys; from pyagent_patterns import EscalationQueue\n"
+        "import asyncio, sys; from pyagent_patterns import SQLiteEscalationQueue\n"
         "async def main():\n"
-        "    q = EscalationQueue(sys.argv[1]); e = await q.get(sys.argv[2])\n"
+        "    q = SQLiteEscalationQueue(sys.argv[1]); e = await q.get(sys.argv[2])\n"
         "    print(e.status, e.priority, e.conversation[0].content)\n"
         "    await q.set_status(e.id, 'claimed')\n"
         "asyncio.run(main())"
@@ -108,7 +108,7 @@ async def test_the_queue_survives_a_new_process(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout.strip() == "open high legal action is coming"
-    reopened = EscalationQueue(path)
+    reopened = SQLiteEscalationQueue(path)
     assert (await reopened.get(ticket)).status == "claimed"  # type: ignore[union-attr]
     assert await reopened.list() == []  # no longer open
     assert [e.id for e in await reopened.list(status=None)] == [ticket]

@@ -9,13 +9,13 @@ from pathlib import Path
 from pyagent_guardrails import GuardrailChain, LengthGuard
 from pyagent_patterns import Agent, ChatHandler, SQLiteConversationStore
 from pyagent_providers import FunctionModel, ModelRequest, Usage, cost_of, priced
-from pyagent_router import CostTracker, ModelRegistry, ProfiledQuery, RouterMiddleware
+from pyagent_router import ModelRegistry, ProfiledQuery, RouterMiddleware, SQLiteCostTracker
 from pyagent_router.cost_report import build_cost_profile
 
 MINI = "openai:gpt-4o-mini"
 
 
-def _router(tracker: CostTracker) -> tuple[RouterMiddleware, FunctionModel]:
+def _router(tracker: SQLiteCostTracker) -> tuple[RouterMiddleware, FunctionModel]:
     stand_in = FunctionModel(lambda request: "Here is how to download your invoice.")
     registry = ModelRegistry()
     registry.register("fast", stand_in, tier="fast", priced_as=MINI)
@@ -23,17 +23,17 @@ def _router(tracker: CostTracker) -> tuple[RouterMiddleware, FunctionModel]:
 
 
 async def test_routed_agent_result_cost_is_the_tracked_cost() -> None:
-    tracker = CostTracker()
+    tracker = SQLiteCostTracker()
     router, model = _router(tracker)
     result = await router.wrap(Agent("bot", model)).run("where is my invoice?")
-    [call] = tracker.records()
+    [call] = await tracker.records()
     assert result.cost == call.cost > 0  # was 0 while metadata said 0.0000395
     assert result.metadata["cost_usd"] == str(result.cost)
     assert result.usage.cost_estimated and call.estimated  # a stand-in priced as another
 
 
 async def test_chat_reply_tracker_and_cost_profile_agree(tmp_path: Path) -> None:
-    tracker = CostTracker()
+    tracker = SQLiteCostTracker()
     router, model = _router(tracker)
     handler = ChatHandler(
         router.wrap(Agent("bot", model)),
@@ -42,7 +42,7 @@ async def test_chat_reply_tracker_and_cost_profile_agree(tmp_path: Path) -> None
         limits=None,
     )
     replies = [await handler.reply("c1", text) for text in ("invoice?", "and the receipt?")]
-    calls = tuple(tracker.records())
+    calls = tuple(await tracker.records())
     profile = build_cost_profile(
         [ProfiledQuery(id="c1", category="billing", tier="fast", model=MINI, calls=calls)],
         per_day=1,
@@ -51,7 +51,7 @@ async def test_chat_reply_tracker_and_cost_profile_agree(tmp_path: Path) -> None
     )
     total = sum((r.cost or Decimal(0) for r in replies), Decimal(0))
     assert total > 0
-    assert total == tracker.total() == sum((c.cost for c in calls), Decimal(0))
+    assert total == await tracker.total() == sum((c.cost for c in calls), Decimal(0))
     assert profile.mean_cost == total  # one query: its mean is its cost
     assert [r.as_dict()["cost_usd"] for r in replies] == [str(r.cost) for r in replies]
 

@@ -16,7 +16,7 @@ from pyagent_providers import (
     UserError,
     infer_model,
 )
-from pyagent_router import CostTracker, ModelRegistry, RouterMiddleware
+from pyagent_router import ModelRegistry, RouterMiddleware, SQLiteCostTracker
 
 
 class Order(pydantic.BaseModel):
@@ -66,13 +66,13 @@ async def test_react_runs_on_a_router_wrapped_agent_and_keeps_its_costs() -> Non
     model = FunctionModel(look_up_then_answer)
     registry = ModelRegistry()
     registry.register("fast", model, tier="fast", priced_as="openai:gpt-4o-mini")
-    tracker = CostTracker()
+    tracker = SQLiteCostTracker()
     router = RouterMiddleware(registry, tracker=tracker)
     react = ReAct(router.wrap(Agent("orders", model)), tools=[get_order], max_steps=2)
     result = await react.run("where is ORD-1?")
     assert "shipped" in result.output
     assert result.metadata["steps"] == 1 and result.metadata["tier"] == "fast"
-    records = tracker.records()
+    records = await tracker.records()
     assert len(records) == 2 and {r.agent for r in records} == {"orders"}
     assert result.cost == sum(r.cost for r in records) > 0
 

@@ -20,10 +20,10 @@ from pyagent_providers import (
 from pyagent_router import (
     Budget,
     CircuitBreaker,
-    CostTracker,
     DifficultyEstimate,
     ModelRegistry,
     RouterMiddleware,
+    SQLiteCostTracker,
 )
 
 FAST_PRICE = "openai:gpt-4o-mini"
@@ -168,13 +168,13 @@ async def test_configuration_errors_are_clear() -> None:
 
 async def test_cost_is_tracked_per_conversation_from_reported_usage() -> None:
     fast = ScriptedModel(default="Your invoice is under Settings.")
-    tracker = CostTracker()
+    tracker = SQLiteCostTracker()
     router = RouterMiddleware(_registry(fast=(fast, "fast")), tracker=tracker)
     agent = router.wrap(Agent("billing", fast))
     result = await agent.run("Where is my invoice?", context={"conversation_id": "c1"})
     await agent.run("Thanks!", context={"conversation_id": "c2"})
 
-    [record] = tracker.records(conversation_id="c1")
+    [record] = await tracker.records(conversation_id="c1")
     assert record.priced_as == FAST_PRICE and record.estimated  # a stand-in's tokens
     # gpt-4o-mini: $0.15 in / $0.60 out per million tokens
     expected = (
@@ -184,8 +184,8 @@ async def test_cost_is_tracked_per_conversation_from_reported_usage() -> None:
     assert record.cost == expected > 0
     assert result.metadata["cost_usd"] == str(expected)
     assert Decimal(result.metadata["estimated_cost_usd"]) > 0
-    assert tracker.by("agent") == {"billing": tracker.total()}
-    assert set(tracker.by("conversation_id")) == {"c1", "c2"}
+    assert await tracker.by("agent") == {"billing": await tracker.total()}
+    assert set(await tracker.by("conversation_id")) == {"c1", "c2"}
 
 
 async def test_concurrent_runs_report_only_their_own_cost() -> None:
@@ -226,13 +226,14 @@ async def test_budget_overrun_raises_when_configured_or_nothing_fits() -> None:
 async def test_daily_budget_counts_spending_of_earlier_processes(tmp_path: Path) -> None:
     fast = ScriptedModel(default="word " * 200)
     registry = _registry(fast=(fast, "fast"))
-    first = RouterMiddleware(registry, tracker=CostTracker(tmp_path / "costs.sqlite3"))
+    first_tracker = SQLiteCostTracker(tmp_path / "costs.sqlite3")
+    first = RouterMiddleware(registry, tracker=first_tracker)
     await first.wrap(Agent("bot", fast)).run("hi")
-    spent = first.tracker.spent_today()
-    first.tracker.close()
+    spent = await first.tracker.spent_today()
+    first_tracker.close()
 
-    again = CostTracker(tmp_path / "costs.sqlite3")  # as a restarted process would
-    assert again.spent_today() == spent > 0
+    again = SQLiteCostTracker(tmp_path / "costs.sqlite3")  # as a restarted process would
+    assert await again.spent_today() == spent > 0
     budget = Budget(per_day=spent, on_exceed="raise")
     with pytest.raises(BudgetExceeded):
         await (

@@ -16,12 +16,12 @@ from pyagent_server import create_app, issue_customer_token
 from pyagent_patterns import (
     Agent,
     ChatHandler,
-    EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
     Message,
     RunResult,
     SQLiteConversationStore,
+    SQLiteEscalationQueue,
 )
 from pyagent_patterns.base import as_messages
 from pyagent_patterns.chat import RateLimits
@@ -46,7 +46,7 @@ class EchoOrEscalate:
         self.escalation = HumanInTheLoop(
             Agent("human_prep", ScriptedModel(default="Customer wants a lawyer.")),
             lambda output, metadata: HumanDecision(approved=False),
-            queue=EscalationQueue(tmp_path / "escalations.sqlite3"),
+            queue=SQLiteEscalationQueue(tmp_path / "c.sqlite3"),
         )
 
     async def run(

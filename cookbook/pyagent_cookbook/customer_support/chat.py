@@ -19,7 +19,6 @@ def chat_handler(
     *,
     models: Models | None = None,
     classification: Classification = "auto",
-    queue_path: str | Path | None = None,
     **options: Any,
 ) -> ChatHandler:
     """The support system as an embeddable multi-turn `ChatHandler`.
@@ -30,13 +29,15 @@ def chat_handler(
             placeholders stay consistent across restarts.
         models: The tiers' models; chosen from the environment by default.
         classification: See `SupportSystem`.
-        queue_path: The escalation queue's SQLite file.
         **options: Passed to `ChatHandler` (``context_budget``, ``tier_hold``, ``limits``...).
     """
     conversations = SQLiteConversationStore(store)
     placeholders = PlaceholderMap(salt=conversations.secret())
     system = SupportSystem(
-        models, queue_path=queue_path, classification=classification, placeholders=placeholders
+        models,
+        queue=conversations.escalations,  # a conversation's case is in its own file
+        classification=classification,
+        placeholders=placeholders,
     )
     options.setdefault("max_message_chars", MAX_MESSAGE_CHARS)
     # The triage reads a short follow-up together with the turn before it, which is what

@@ -58,6 +58,6 @@ def format_reply(query: str, reply: SupportReply) -> str:
 async def demo() -> None:
     """Run the seed's four queries and seed 000's six tickets."""
     system = SupportSystem()
-    print(f"Backend: {system.models.backend}; escalations queue: {system.queue.path}\n")
+    print(f"Backend: {system.models.backend}; escalations queue: {system.queue!r}\n")
     for query in [*SEED_QUERIES, *SEED_000_TICKETS.values()]:
         print(format_reply(query, await system.handle_query(query)), end="\n\n")

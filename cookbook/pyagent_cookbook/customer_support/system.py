@@ -20,11 +20,19 @@ from pyagent_patterns import (
     EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
+    SQLiteEscalationQueue,
     Supervisor,
     TalkerReasoner,
 )
 from pyagent_providers import LLM, ModelRequest, UserError
-from pyagent_router import CostTracker, ModelRegistry, RouterMiddleware, collect_calls, cost_labels
+from pyagent_router import (
+    CostTracker,
+    ModelRegistry,
+    RouterMiddleware,
+    SQLiteCostTracker,
+    collect_calls,
+    cost_labels,
+)
 from pyagent_router.escalation import EscalationReason, LLMJudge
 from pyagent_router.tiers import choose_tier
 
@@ -95,7 +103,7 @@ class SupportSystem:
     Args:
         models: The tiers' models; chosen from the environment by default.
         queue: Where escalations go; defaults to the SQLite file under $PYAGENT_DATA_DIR.
-        queue_path: Shortcut for ``EscalationQueue(queue_path)``.
+        queue_path: Shortcut for ``SQLiteEscalationQueue(queue_path)``.
         tracker: Where calls and their cost are recorded (in memory by default).
         classification: How triage decides. ``"local"``: embedding classifiers trained on
             the labelled tickets, free and ~20 ms. ``"cascade"``: local where confident,
@@ -139,8 +147,8 @@ class SupportSystem:
         if classification == "auto":
             classification = "local" if models.backend == "local" else "cascade"
         self.classification: Classification = classification
-        self.queue = queue or EscalationQueue(queue_path)
-        self.tracker = tracker or CostTracker()
+        self.queue = queue or SQLiteEscalationQueue(queue_path)
+        self.tracker: CostTracker = tracker or SQLiteCostTracker()
         self.input_guard = _input_guard(placeholders)
         router = _router(models, self.tracker)
         # Calls outside the tiered bots (triage cascade, judge, summaries) are metered too.

@@ -5,8 +5,8 @@ words, case and accent insensitive), when an `EscalationPolicy` (``policy=``, or
 already in ``context["escalation"]``) says a person must decide, or when the Supervisor
 routed it to an escalation route. The verdict's reason codes are recorded with the case
 (``escalation_reasons``), so the review hook can answer a crisis differently from a refund.
-Then the agent writes a hand-off summary, the case is written to the
-`EscalationQueue` (SQLite; it survives restarts), and `review_fn` — sync or async —
+Then the agent writes a hand-off summary, the case is written to the `EscalationQueue`
+(`SQLiteEscalationQueue` by default; it survives restarts), and `review_fn` — sync or async —
 decides what the customer is told with a `HumanDecision`. Cases that do not escalate are
 simply answered by the agent.
 
@@ -28,7 +28,7 @@ from pyagent_router.context import ContextArg, RunContext
 from pyagent_router.escalation import EscalationPolicy, KeywordRule
 
 from ..base import Pattern, Runnable, RunResult, as_messages
-from ..escalations import EscalationQueue, Priority
+from ..escalations import EscalationQueue, Priority, SQLiteEscalationQueue
 
 __all__ = ["HumanDecision", "HumanInTheLoop"]
 
@@ -97,7 +97,7 @@ class HumanInTheLoop(Pattern):
     def queue(self) -> EscalationQueue:
         """The escalation queue (opened on first use)."""
         if self._queue is None:
-            self._queue = EscalationQueue()
+            self._queue = SQLiteEscalationQueue()
         return self._queue
 
     @property

@@ -63,7 +63,8 @@ class HandoffDesk:
             raise ConflictError(f"conversation {conversation.id!r} is not in the human queue")
         if conversation.state == "with_human" and conversation.agent != agent:
             raise ConflictError(f"{conversation.agent} already has {conversation.id!r}")
-        return await self.store.update(conversation.id, state="with_human", agent=agent)
+        await self.store.escalations.set_status(_case(conversation), "claimed", agent=agent)
+        return await owned_conversation(self.store, stored_id, None, ids=self.ids)
 
     async def reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
         """A person's reply to the customer; claims the conversation if nobody has it.
@@ -89,7 +90,7 @@ class HandoffDesk:
         return message
 
     async def hand_back(self, conversation_id: str, agent: str) -> Conversation:
-        """Return an escalated conversation to the bot (its tier hold starts afresh).
+        """Resolve the case and return the conversation to the bot (its tier hold restarts).
 
         Raises:
             NotFoundError: No such conversation.
@@ -98,4 +99,11 @@ class HandoffDesk:
         stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
         async with self.store.turn_lock(stored_id):
             conversation = await self._claim(stored_id, checked_name(agent))
-            return await self.store.update(conversation.id, state="bot", agent=None, tier=None)
+            await self.store.escalations.set_status(_case(conversation), "resolved")
+            return await self.store.update(conversation.id, tier=None)
+
+
+def _case(conversation: Conversation) -> str:
+    # An escalated conversation always points at its case (the state is read from it).
+    assert conversation.ticket_id is not None, "an escalated conversation has a case"
+    return conversation.ticket_id

@@ -39,17 +39,13 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
-from pyagent_providers import (
-    ConflictError,
-)
+from pyagent_providers import ConflictError
 from pyagent_providers.logs import conversation_scope
 from pyagent_router.context import RunContext
 
 from ..base import Runnable
-from ..record import RecoveryLevel
 from .desk import HandoffDesk
 from .history import HistoryWindow
 from .limits import RateLimiter, RateLimits
@@ -64,24 +60,15 @@ from .replies import (
     replayed,
 )
 from .sqlite_store import SQLiteConversationStore
-from .store import Conversation, ConversationState, ConversationStore, StoredMessage
+from .store import Conversation, ConversationStore, StoredMessage
 from .streaming import QueueSink, outcome
+from .turns import acknowledge, escalates, open_case, reply_metadata
 from .validation import check_owner, checked_id, checked_text, owned_conversation
 
 __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
 
 logger = logging.getLogger("pyagent.chat")
 
-# What the customer is told while a person has not answered yet: true in either state.
-ACKNOWLEDGEMENT = {
-    "waiting_for_human": (
-        "Thanks, I've added this to your case{ticket}. It is waiting for the next member of "
-        "our team, who will reply here."
-    ),
-    "with_human": (
-        "Thanks, I've added this to your case{ticket}. {agent} has it and will reply here."
-    ),
-}
 WARM_UP_TEXT = "Hello, I'm Ana (ana@example.com). How do I reset my password?"
 
 
@@ -90,9 +77,9 @@ class ChatHandler:
 
     Args:
         system: The pattern that answers a conversation (e.g. the cookbook's
-            `BoundedExecution`-wrapped Supervisor). Its result metadata is read for
-            ``route``, ``tier``, ``tier_reason``, ``routed_model``, ``escalated`` and
-            ``ticket_id``.
+            `BoundedExecution`-wrapped Supervisor); its result's `TurnRecord` says what
+            was decided. Give its `HumanInTheLoop` the store's queue
+            (``store.escalations``) so its cases are the conversations' own.
         store: A `ConversationStore`, or a SQLite path (default
             ``$PYAGENT_DATA_DIR/conversations.sqlite3``).
         guard: Input guards (length, PII). Without one, text is stored as given.
@@ -317,7 +304,7 @@ class ChatHandler:
             await self.redactor.save(conversation_id)
             conversation = await self.conversation(conversation_id)
         if conversation.state != "bot":
-            return await self._acknowledge(conversation, message_id)
+            return await acknowledge(self.store, conversation, message_id)
         return await self._answer(conversation, message_id, user_id, sink)
 
     async def _create(self, conversation_id: str, user_id: str | None) -> None:
@@ -325,28 +312,6 @@ class ChatHandler:
             await self.store.create(conversation_id, user_id=user_id)
         except ConflictError:  # created by another process just now
             check_owner(await self.conversation(conversation_id), user_id)
-
-    async def _acknowledge(self, conversation: Conversation, message_id: str) -> ChatReply:
-        ticket = f" {conversation.ticket_id}" if conversation.ticket_id else ""
-        text = ACKNOWLEDGEMENT[conversation.state].format(
-            ticket=ticket, agent=conversation.agent or "A member of our team"
-        )
-        await self.store.append(
-            conversation.id,
-            author="notice",
-            content=text,
-            in_reply_to=message_id,
-            metadata={"state": conversation.state},
-        )
-        return ChatReply(
-            conversation_id=conversation.id,
-            message_id=message_id,
-            reply=text,
-            state=conversation.state,
-            tier="human",
-            escalated=True,
-            ticket_id=conversation.ticket_id,
-        )
 
     async def _answer(
         self,
@@ -356,58 +321,51 @@ class ChatHandler:
         sink: QueueSink | None,
     ) -> ChatReply:
         history = await self.history.window(conversation)
-        held = self.tier_hold is not None and conversation.tier == "smart"
-        context = RunContext(
-            conversation_id=conversation.id,
-            user_id=user_id,
-            hold_tier="smart" if held else None,
-            release_below=self.tier_hold.release_below if self.tier_hold and held else None,
-            stream_sink=sink,
-        )
-        result = await self.system.run(history, context=context)
+        result = await self.system.run(history, context=self._context(conversation, user_id, sink))
         record = result.record
-        # A holding notice promises a follow-up: the conversation joins the human queue.
-        escalated = record.escalated or record.recovery_level == RecoveryLevel.HOLDING_NOTICE
+        escalated = escalates(record)
+        ticket_id = record.ticket_id
+        if escalated:  # the case first: a stored reply never names a case that is not there
+            ticket_id = await open_case(self.store, conversation.id, record, history)
+            record = replace(record, ticket_id=ticket_id)
         tier = "human" if escalated else record.tier
-        recorded = {
-            "route": record.route,
-            "tier": tier,
-            "tier_reason": record.tier_reason,
-            "difficulty": record.difficulty,
-            "model": record.model,
-            "recovery_level": int(record.recovery_level),
-            "ticket_id": record.ticket_id,
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
-            "cost_usd": None if result.cost is None else str(result.cost),
-        }
         await self.store.append(
             conversation.id,
             author="bot",
             content=str(result.output),
             in_reply_to=message_id,
-            metadata=recorded,
+            metadata=reply_metadata(replace(result, record=record), tier),
         )
-        state: ConversationState = "waiting_for_human" if escalated else "bot"
-        updates: dict[str, Any] = {"state": state}
         if escalated:
-            updates["ticket_id"] = record.ticket_id
+            await self.store.update(conversation.id, ticket_id=ticket_id)
         elif tier in ("fast", "smart"):
-            updates["tier"] = tier
-        await self.store.update(conversation.id, **updates)
+            await self.store.update(conversation.id, tier=tier)
         return ChatReply(
             conversation_id=conversation.id,
             message_id=message_id,
             reply=str(result.output),
-            state=state,
+            state="waiting_for_human" if escalated else "bot",
             route=record.route,
             tier=tier,
             tier_reason=record.tier_reason,
             model=record.model,
             escalated=escalated,
-            ticket_id=record.ticket_id,
+            ticket_id=ticket_id,
             recovery_level=record.recovery_level,
             usage=result.usage,
+        )
+
+    def _context(
+        self, conversation: Conversation, user_id: str | None, sink: QueueSink | None
+    ) -> RunContext:
+        """The run context of a turn: who, and the conversation's tier hold."""
+        held = self.tier_hold is not None and conversation.tier == "smart"
+        return RunContext(
+            conversation_id=conversation.id,
+            user_id=user_id,
+            hold_tier="smart" if held else None,
+            release_below=self.tier_hold.release_below if self.tier_hold and held else None,
+            stream_sink=sink,
         )
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:

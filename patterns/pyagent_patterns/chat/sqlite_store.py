@@ -6,6 +6,11 @@ message number is never taken twice, and one conversation's turns are serialised
 processes by a file lock (the `filelock` library) striped over `LOCK_STRIPES` files in
 ``<db>.locks/``. Stripes bound the number of lock files; two conversations that share a
 stripe only wait for each other.
+
+The conversation's hand-off lives in one place, the case in the same file's escalation
+queue (``store.escalations``, a `SQLiteEscalationQueue`): a conversation keeps only the
+case's id, and its ``state`` and ``agent`` are read from the case (the
+``conversation_states`` view).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from filelock import AsyncFileLock
 from pyagent_providers import ConflictError, NotFoundError
 from pyagent_providers.sqlite import SQLiteFile
 
+from ..escalations import SQLiteEscalationQueue
 from .store import (
     UPDATABLE,
     Author,
@@ -44,17 +50,23 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     user_id TEXT,
-    state TEXT NOT NULL DEFAULT 'bot',
     tier TEXT,
     ticket_id TEXT,
-    agent TEXT,
     summary TEXT,
     summary_upto INTEGER NOT NULL DEFAULT 0,
     placeholders TEXT NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state);
+CREATE INDEX IF NOT EXISTS conversations_ticket ON conversations (ticket_id);
+-- A conversation's state is its case's: open -> waiting, claimed -> with that person.
+CREATE VIEW IF NOT EXISTS conversation_states AS
+SELECT c.id, c.user_id,
+    CASE e.status WHEN 'open' THEN 'waiting_for_human' WHEN 'claimed' THEN 'with_human'
+        ELSE 'bot' END AS state,
+    c.tier, c.ticket_id, CASE e.status WHEN 'claimed' THEN e.agent END AS agent,
+    c.summary, c.summary_upto, c.placeholders, c.created_at, c.updated_at
+FROM conversations AS c LEFT JOIN escalations AS e ON e.id = c.ticket_id;
 CREATE TABLE IF NOT EXISTS messages (
     conversation_id TEXT NOT NULL REFERENCES conversations (id),
     seq INTEGER NOT NULL,
@@ -82,10 +94,15 @@ class SQLiteConversationStore:
 
     Args:
         path: The database file; `default_store_path()` when ``None``.
+
+    Attributes:
+        escalations: The conversations' cases, in the same file; give it to the support
+            system (``HumanInTheLoop(queue=...)``) so its cases are the conversations'.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
+        self.escalations = SQLiteEscalationQueue(self.path)  # creates the cases' table
         self.db = SQLiteFile(self.path, schema=_SCHEMA, busy_timeout=30)
         self._locks = self.path.with_name(self.path.name + ".locks")
         self._locks.mkdir(exist_ok=True)
@@ -96,6 +113,7 @@ class SQLiteConversationStore:
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+        self.escalations.db.close()
 
     def turn_lock(self, conversation_id: str) -> AbstractAsyncContextManager[object]:
         """A lock across processes for one conversation's turn (waits off the event loop)."""
@@ -208,7 +226,7 @@ class SQLiteConversationStore:
         marks = ", ".join("?" for _ in wanted)
         rows = await self.db.read(
             lambda db: db.execute(
-                f"SELECT {_COLUMNS} FROM conversations WHERE state IN ({marks})"
+                f"SELECT {_COLUMNS} FROM conversation_states WHERE state IN ({marks})"
                 " ORDER BY updated_at",
                 wanted,
             ).fetchall()
@@ -243,7 +261,7 @@ class SQLiteConversationStore:
 
 def _get(db: sqlite3.Connection, conversation_id: str) -> Conversation | None:
     row = db.execute(
-        f"SELECT {_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
+        f"SELECT {_COLUMNS} FROM conversation_states WHERE id = ?", (conversation_id,)
     ).fetchone()
     if row is None:
         return None

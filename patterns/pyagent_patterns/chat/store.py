@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from pyagent_providers import Message
 
-from ..escalations import default_data_dir
+from ..escalations import EscalationQueue, default_data_dir
 
 __all__ = [
     "Author",
@@ -96,10 +96,10 @@ class Conversation:
         id: The conversation id.
         user_id: The customer it belongs to (``None`` if the embedder does not say).
         state: ``bot`` (the support system answers), ``waiting_for_human`` (escalated,
-            in the queue) or ``with_human`` (a person claimed it).
+            in the queue) or ``with_human`` (a person claimed it); read from the case.
         tier: The tier the conversation holds (``fast``/``smart``), for hysteresis.
-        ticket_id: The escalation ticket, once escalated.
-        agent: The person who claimed it.
+        ticket_id: The conversation's latest escalation case (its hand-off record).
+        agent: The person who claimed the case.
         summary: Summary of the turns before `summary_upto` (context budget).
         summary_upto: Messages with ``seq <= summary_upto`` are covered by `summary`.
         placeholders: The PII placeholder map (keyed digests → placeholders).
@@ -150,8 +150,14 @@ class ConversationStore(Protocol):
 
     Implementations must keep what they acknowledge (a returned `append` is durable) and
     serialise the turns of one conversation across every process that shares them
-    (`turn_lock`).
+    (`turn_lock`). A conversation's hand-off is one record, its case in `escalations`:
+    the conversation stores the case's id, and its ``state`` and ``agent`` follow the case.
     """
+
+    @property
+    def escalations(self) -> EscalationQueue:
+        """The conversations' cases (where ``ticket_id`` points)."""
+        ...
 
     async def get(self, conversation_id: str) -> Conversation | None:
         """The conversation with its messages, or ``None``."""
@@ -178,7 +184,7 @@ class ConversationStore(Protocol):
     async def update(self, conversation_id: str, **fields: Any) -> Conversation:
         """Change state fields; returns the updated conversation.
 
-        Fields: state, tier, ticket_id, agent, summary, summary_upto, placeholders.
+        Fields: tier, ticket_id, summary, summary_upto, placeholders.
         """
         ...
 
@@ -195,6 +201,4 @@ class ConversationStore(Protocol):
         ...
 
 
-UPDATABLE = frozenset(
-    {"state", "tier", "ticket_id", "agent", "summary", "summary_upto", "placeholders"}
-)
+UPDATABLE = frozenset({"tier", "ticket_id", "summary", "summary_upto", "placeholders"})
