@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import tiktoken
@@ -98,7 +98,16 @@ def encoding_for(model_id: str) -> tiktoken.Encoding:
 
 
 def count_tokens(text: str, model_id: str) -> int:
-    """Tokens in `text` for `model_id`; exact for OpenAI models, estimated for Claude."""
+    """Tokens in `text` for `model_id`; exact for OpenAI models, estimated for Claude.
+
+    Counts are remembered (the last 4,096 texts): the fixed system prompts and the
+    conversation history that every call's estimate counts again are tokenized once.
+    """
+    return _count_tokens(text, model_id)
+
+
+@lru_cache(maxsize=4096)
+def _count_tokens(text: str, model_id: str) -> int:
     count = len(encoding_for(model_id).encode(text, disallowed_special=()))
     if split_model_id(model_id)[0] == "anthropic":
         return math.ceil(count * CLAUDE_TOKEN_FACTOR)

@@ -1,9 +1,11 @@
 import hashlib
 import math
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+import tiktoken
 
 from pyagent_providers import Message, count_message_tokens, count_tokens
 from pyagent_providers import tokens as tokens_module
@@ -49,3 +51,19 @@ def test_cache_is_seeded_offline_with_the_verified_file(
     seeded = tmp_path / hashlib.sha1(url.encode()).hexdigest()
     assert hashlib.sha256(seeded.read_bytes()).hexdigest() == sha256
     assert os.listdir(tmp_path) == [seeded.name]  # no partial files left behind
+
+
+def test_a_fixed_prompt_is_tokenized_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokenized: list[str] = []
+    real = tokens_module.encoding_for
+
+    def counting(model_id: str) -> tiktoken.Encoding:
+        tokenized.append(model_id)
+        return real(model_id)
+
+    monkeypatch.setattr(tokens_module, "encoding_for", counting)
+    system = f"You are the billing assistant of test {uuid.uuid4()}."
+    question = [Message.user(f"hi {uuid.uuid4()}")]
+    first = count_message_tokens(question, "openai:gpt-4o-mini", system=system)
+    second = count_message_tokens(question, "openai:gpt-4o-mini", system=system)
+    assert first == second and len(tokenized) == 2  # the prompt and the question, each once
