@@ -28,9 +28,11 @@ def default_triager() -> Triager:
     sentences, then a dozen cross-validated fits), so the fitted triager is saved under
     ``$PYAGENT_DATA_DIR/cache/`` with a digest of everything it was made from: the labelled
     data, the escalation rules, the code of the modules that fit it and the library
-    versions (`cache_dir`). A new process loads it in about a second; any change retrains. Only the
-    recipe's own labelled data is in it, never customer messages. The file is a pickle that
-    pyagent itself wrote: keep the data directory as private as the conversations in it.
+    versions (`cache_dir`). A new process loads it in about a second; any change retrains.
+    The examples' vectors are kept there too (``vectors-*.sqlite3``, by model and text
+    hash), so a retrain embeds only new or changed examples. Only the recipe's own labelled
+    data is in them, never customer messages. The file is a pickle that pyagent itself
+    wrote: keep the data directory as private as the conversations in it.
     """
     path = cache_dir() / f"triager-{_fit_digest()}.pickle"
     try:
@@ -40,7 +42,7 @@ def default_triager() -> Triager:
             return loaded
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         pass  # missing, unreadable or from other code: train again and rewrite it
-    triager = Triager.fit(training_examples())
+    triager = Triager.fit(training_examples(), vectors=cache_dir())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")

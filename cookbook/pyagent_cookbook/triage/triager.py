@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -29,7 +30,12 @@ from pyagent_providers import (
     Usage,
 )
 from pyagent_providers.concurrency import run_cpu_bound
-from pyagent_providers.embeddings import Embedder, default_embedder
+from pyagent_providers.embeddings import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    default_embedder,
+    embed_stored,
+)
 from pyagent_router import EmbeddingClassifier, EmbeddingDifficultyEstimator, cost_labels
 from pyagent_router.escalation import (
     CustomerProfile,
@@ -37,6 +43,7 @@ from pyagent_router.escalation import (
     EscalationReason,
     EscalationVerdict,
     LearnedDetector,
+    sentence_pieces,
 )
 from pyagent_router.features import message_features
 
@@ -131,10 +138,23 @@ class Triager:
         *,
         embedder: Embedder | None = None,
         policy: EscalationPolicy | None = None,
+        vectors: Path | None = None,
     ) -> Triager:
-        """Train the local classifiers and the learned escalation detector on `examples`."""
+        """Train the local classifiers and the learned escalation detector on `examples`.
+
+        Args:
+            examples: The labelled examples.
+            embedder: Turns texts into unit vectors; the packaged all-MiniLM-L6-v2 by default.
+            policy: The escalation policy; by default the rules and a detector learned here.
+            vectors: A folder where the examples' vectors (and their sentences', which the
+                escalation detector reads) are kept by model and text hash (`embed_stored`),
+                so a refit embeds only what changed. Only for labelled data, never a
+                customer's messages.
+        """
         embedder = embedder or default_embedder()
         labelled = [with_tier(e) for e in examples]
+        if vectors is not None:
+            _embed_examples(embedder, [e.text for e in labelled], vectors)
         # How hard, urgent or emotional a message is shows in its shape as much as in its
         # topic: those signals also see `message_features` (cross-validated on train).
         shaped = {"tier", "priority", "sentiment"}
@@ -184,8 +204,10 @@ class Triager:
                 follow-up is classified together with the one before it.
             profile: What the service knows about the customer (e.g. an Enterprise plan).
         """
-        escalation = await self.policy.assess(text, profile=profile, history=history)
         context = with_previous(text, history[-1] if history else "")
+        if isinstance(self.embedder, SentenceTransformerEmbedder):  # it keeps what it embeds
+            await run_cpu_bound(self.embedder.embed, self._texts_to_embed(text, context))
+        escalation = await self.policy.assess(text, profile=profile, history=history)
         probabilities = await run_cpu_bound(self._local, context)
         labels = {signal: best_label(row) for signal, row in probabilities.items()}
         decided_by = dict.fromkeys(labels, "local")
@@ -213,6 +235,16 @@ class Triager:
         return self._reconcile(text, probabilities, labels, escalation, decided_by, Usage())
 
     # -- internals -----------------------------------------------------------------------
+
+    def _texts_to_embed(self, text: str, context: str) -> list[str]:
+        """Every text one message's triage embeds, so one forward pass serves them all.
+
+        The escalation detector reads the message and its sentences; the classifiers, the
+        difficulty rating and the cascade's example search read the message, or a short
+        follow-up with the turn before it (`context`).
+        """
+        pieces = sentence_pieces(text) if self.policy.learned is not None else [text]
+        return [*pieces, context]
 
     def _local(self, text: str) -> dict[str, dict[str, float]]:
         """Every signal's label probabilities for `text`, computed once per message."""
@@ -292,6 +324,18 @@ class Triager:
         """The ridge rating, kept inside the tier's band (fast 1-3, smart 4-10)."""
         rating = self.difficulty.rate(text).difficulty
         return min(rating, 3) if tier == "fast" else max(rating, 4)
+
+
+def _embed_examples(embedder: Embedder, texts: Sequence[str], directory: Path) -> None:
+    """Embed the examples, then their sentences, reading and keeping the vectors on disk.
+
+    The examples go in one batch, the one the first classifier's fit would embed, and
+    stored vectors are read back bit for bit: a refit from the store is the same fit.
+    """
+    embed_stored(embedder, texts, directory)
+    pieces = [piece for text in texts for piece in sentence_pieces(text)[1:]]
+    if pieces:
+        embed_stored(embedder, pieces, directory)
 
 
 def choose_cascade_thresholds(
