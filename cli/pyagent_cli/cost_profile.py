@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,10 +26,13 @@ from pyagent_router import CostProfile, ProfiledQuery, build_cost_profile, colle
 
 from .progress import progress
 from .recipes import DEFAULT_RECIPE, load_recipe
-from .traffic import read_traffic
+from .traffic import TrafficItem, read_traffic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from rich.table import Table
+
+    from .recipes import SupportSystem
 
 __all__ = ["chart_figure", "cost_profile_command", "profile_traffic", "save_chart"]
 
@@ -46,45 +50,11 @@ async def profile_traffic(
     items = read_traffic(path)
     loaded = load_recipe(recipe, "cost-profile")
     mode = loaded.classification(classification)
-    refused: list[str] = []
-    failed: list[dict[str, str]] = []
-    queries: list[ProfiledQuery] = []
     with tempfile.TemporaryDirectory(prefix="pyagent-cost-profile-") as scratch:
         system = loaded.support_system(
             queue_path=Path(scratch) / "escalations.sqlite3", classification=mode
         )
-        for item in progress(items, "cost-profile"):
-            try:
-                with collect_calls() as calls:
-                    reply = await system.handle_query(item.text)
-            except UserError:
-                raise  # the setup is wrong (keys, recipe): every message would fail alike
-            except Exception as error:  # one message failed; the profile goes on
-                logger.warning("message %s failed: %s", item.id, type(error).__name__)
-                failed.append({"id": item.id, "reason": f"error: {type(error).__name__}"})
-                continue
-            if reply.blocked:
-                refused.append(item.id)
-                continue
-            if (
-                reply.recovery_level >= RecoveryLevel.HOLDING_NOTICE
-                or reply.category is None
-                or reply.tier is None
-            ):
-                failed.append({"id": item.id, "reason": _failure(reply.recovery_level)})
-                continue
-            online = system.models.backend != "local"
-            expected = item.labels.get("tier")
-            queries.append(
-                ProfiledQuery(
-                    id=item.id,
-                    category=reply.category,
-                    tier=reply.tier,
-                    model=str(reply.model if online else reply.online_model),
-                    calls=tuple(calls),
-                    expected_tier=str(expected) if expected is not None else None,
-                )
-            )
+        queries, refused, failed = await _answer_all(system, items)
     if not queries:
         raise UserError(
             f"no message of {path} could be priced: {len(refused)} refused by the guards, "
@@ -106,6 +76,47 @@ async def profile_traffic(
         "note": _note(models.backend),
     }
     return profile, facts
+
+
+async def _answer_all(
+    system: SupportSystem, items: Sequence[TrafficItem]
+) -> tuple[list[ProfiledQuery], list[str], list[dict[str, str]]]:
+    """Answer each message: the priced ones, the ids the guards refused, the failures."""
+    refused: list[str] = []
+    failed: list[dict[str, str]] = []
+    queries: list[ProfiledQuery] = []
+    online = system.models.backend != "local"
+    for item in progress(items, "cost-profile"):
+        try:
+            with collect_calls() as calls:
+                reply = await system.handle_query(item.text)
+        except UserError:
+            raise  # the setup is wrong (keys, recipe): every message would fail alike
+        except Exception as error:  # one message failed; the profile goes on
+            logger.warning("message %s failed: %s", item.id, type(error).__name__)
+            failed.append({"id": item.id, "reason": f"error: {type(error).__name__}"})
+            continue
+        if reply.blocked:
+            refused.append(item.id)
+        elif (
+            reply.recovery_level >= RecoveryLevel.HOLDING_NOTICE
+            or reply.category is None
+            or reply.tier is None
+        ):
+            failed.append({"id": item.id, "reason": _failure(reply.recovery_level)})
+        else:
+            expected = item.labels.get("tier")
+            queries.append(
+                ProfiledQuery(
+                    id=item.id,
+                    category=reply.category,
+                    tier=reply.tier,
+                    model=str(reply.model if online else reply.online_model),
+                    calls=tuple(calls),
+                    expected_tier=str(expected) if expected is not None else None,
+                )
+            )
+    return queries, refused, failed
 
 
 async def cost_profile_command(
@@ -153,9 +164,32 @@ def _note(backend: str) -> str:
 def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> None:
     """The report as terminal tables (rich)."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(file=out, width=120)
+    for table in _tables(profile):
+        console.print(table)
+    shares = ", ".join(f"{tier} {share:.0%}" for tier, share in profile.tier_shares.items())
+    console.print(f"Saved vs always {profile.always_expensive.model}: {profile.savings:.0%}")
+    console.print(f"Traffic per tier: {shares}")
+    if profile.labelled:
+        console.print(
+            f"Labelled: {profile.labelled}; hard (smart/human) {profile.hard_labelled}, of which "
+            f"the cheap tier kept {len(profile.hard_kept_cheap)} "
+            f"{profile.hard_kept_cheap or ''}; easy sent to an expensive tier: "
+            f"{len(profile.easy_sent_expensive)}"
+        )
+    if facts["refused_by_guards"]:
+        console.print(f"Refused by the guards (not priced): {facts['refused_by_guards']}")
+    if facts["failed"]:
+        failures = ", ".join(f"{item['id']} ({item['reason']})" for item in facts["failed"])
+        console.print(f"Failed or timed out (not priced): {failures}")
+    console.print(f"Prices as of {profile.pricing_as_of}. {facts['note']}")
+
+
+def _tables(profile: CostProfile) -> list[Table]:
+    """Per category and tier, the scenarios, and the spend per agent."""
+    from rich.table import Table
+
     table = Table(title=f"Cost profile: {profile.queries} queries at {profile.per_day}/day")
     for column in ("category", "tier", "model", "count", "share"):
         table.add_column(column)
@@ -173,7 +207,6 @@ def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> Non
             f"${row.mean_cost:.5f}",
             f"${row.monthly_cost:,.2f}",
         )
-    console.print(table)
     summary = Table(show_header=True)
     summary.add_column("scenario")
     summary.add_column("mean cost / query", justify="right")
@@ -186,7 +219,6 @@ def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> Non
         (f"always {profile.always_cheap.model}", profile.always_cheap),
     ):
         summary.add_row(label, f"${baseline.mean_cost:.5f}", f"${baseline.monthly_cost:,.2f}")
-    console.print(summary)
     by_agent = Table(title="Where the money goes (mean cost per query)")
     by_agent.add_column("agent")
     by_agent.add_column("mean cost / query", justify="right")
@@ -194,23 +226,7 @@ def print_table(profile: CostProfile, facts: dict[str, Any], out: TextIO) -> Non
     for agent, cost in profile.spend_by_agent.items():
         share = float(cost / profile.mean_cost) if profile.mean_cost else 0.0
         by_agent.add_row(agent, f"${cost:.5f}", f"{share:.0%}")
-    console.print(by_agent)
-    shares = ", ".join(f"{tier} {share:.0%}" for tier, share in profile.tier_shares.items())
-    console.print(f"Saved vs always {profile.always_expensive.model}: {profile.savings:.0%}")
-    console.print(f"Traffic per tier: {shares}")
-    if profile.labelled:
-        console.print(
-            f"Labelled: {profile.labelled}; hard (smart/human) {profile.hard_labelled}, of which "
-            f"the cheap tier kept {len(profile.hard_kept_cheap)} "
-            f"{profile.hard_kept_cheap or ''}; easy sent to an expensive tier: "
-            f"{len(profile.easy_sent_expensive)}"
-        )
-    if facts["refused_by_guards"]:
-        console.print(f"Refused by the guards (not priced): {facts['refused_by_guards']}")
-    if facts["failed"]:
-        failures = ", ".join(f"{item['id']} ({item['reason']})" for item in facts["failed"])
-        console.print(f"Failed or timed out (not priced): {failures}")
-    console.print(f"Prices as of {profile.pricing_as_of}. {facts['note']}")
+    return [table, summary, by_agent]
 
 
 # Chart layout: the type panel gets this much height per row (inches), so its labels,

@@ -117,7 +117,6 @@ async def evaluate_conversations(
     with tempfile.TemporaryDirectory(prefix="pyagent-eval-") as scratch:
         handler = handler_factory(
             Path(scratch) / "conversations.sqlite3",
-            queue_path=Path(scratch) / "escalations.sqlite3",
             classification=classification,
             limits=None,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pyagent_router import Classification, Classifier, LLMClassifier
 from pyagent_router.context import ContextArg, RunContext
 
 from .base import Pattern, Runnable, RunResult, as_messages
+from .compat import call_override
 
 __all__ = ["RouteChoice", "Supervisor"]
 
@@ -163,8 +163,7 @@ class Supervisor(Pattern):
         if self.override is None:
             return None
         text = next(m.content for m in reversed(messages) if m.role == "user")
-        names = list(inspect.signature(self.override).parameters)[1:]
-        route = self.override(text, **{name: context.get(name) for name in names})
+        route = call_override(self.override, text, context)
         if route is not None and route not in self.routes:
             raise NoRouteError(f"override chose {route!r}, which is not a route")
         return route

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import IntEnum
-from types import MappingProxyType
 from typing import Any, Self, cast
 
+from .compat import field_of_key, seed_metadata
 from .tools import ToolResult
 
 __all__ = ["RecoveryLevel", "TurnRecord"]
@@ -32,11 +32,6 @@ class RecoveryLevel(IntEnum):
     """The fallback agent answered."""
     HOLDING_NOTICE = 3
     """Nothing could answer: the customer got a notice that the team will follow up."""
-
-
-# Seed metadata key → record field, where the two names differ.
-_FIELD_OF_KEY = {"routed_model": "model", "route_reason": "tier_reason", "error": "errors"}
-_KEY_OF_FIELD = {"model": "routed_model"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,7 +93,7 @@ class TurnRecord:
         changes: dict[str, Any] = {}
         notes = dict(self.notes)
         for key, value in values.items():
-            name = _FIELD_OF_KEY.get(key, key)
+            name = field_of_key(key)
             if name in known:
                 changes[name] = _typed(name, value)
             else:
@@ -106,20 +101,8 @@ class TurnRecord:
         return replace(self, **changes, notes=notes)
 
     def as_metadata(self) -> Mapping[str, Any]:
-        """The seed's ``metadata`` view: every field under its key, then the notes."""
-        view: dict[str, Any] = {
-            _KEY_OF_FIELD.get(item.name, item.name): getattr(self, item.name)
-            for item in fields(self)
-            if item.name != "notes"
-        }
-        view["recovery_level"] = int(self.recovery_level)
-        view["route_reason"] = self.tier_reason  # the router's name for it
-        view["tool_calls"] = [{"tool": c.name, "ok": c.ok} for c in self.tool_calls]
-        view["steps"] = len(self.tool_calls)
-        view["errors"] = list(self.errors)
-        if self.errors:
-            view["error"] = self.errors[-1]
-        return MappingProxyType({**view, **self.notes})
+        """The seed's ``metadata`` view (see `compat.seed_metadata`)."""
+        return seed_metadata(self)
 
 
 def _typed(name: str, value: Any) -> Any:
