@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pyagent_providers import LLM, AnthropicLLM, LocalModel, OpenAILLM
+from pyagent_providers import LLM, LocalModel
 
 from ..data import load_articles, load_examples
 from .composer import SupportDeskComposer
@@ -68,7 +68,14 @@ def choose_models(env: Mapping[str, str] | None = None) -> Models:
     smart_name = env.get("PYAGENT_SMART_MODEL") or ONLINE_DEFAULTS[backend][1]
 
     def build(name: str) -> LLM:
-        return AnthropicLLM(name) if name.startswith("claude") else OpenAILLM(name)
+        # Imported here: an SDK is loaded only when a model of that provider is built.
+        if name.startswith("claude"):
+            from pyagent_providers import AnthropicLLM
+
+            return AnthropicLLM(name)
+        from pyagent_providers import OpenAILLM
+
+        return OpenAILLM(name)
 
     return Models(
         fast=build(fast_name),
