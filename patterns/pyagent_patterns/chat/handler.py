@@ -324,17 +324,19 @@ class ChatHandler:
         result = await self.system.run(history, context=self._context(conversation, user_id, sink))
         record = result.record
         escalated = escalates(record)
-        ticket_id = record.ticket_id
-        if escalated:  # the case first: a stored reply never names a case that is not there
-            ticket_id = await open_case(self.store, conversation.id, record, history)
-            record = replace(record, ticket_id=ticket_id)
+        # The case first: a stored reply never names a case that is not there.
+        ticket_id = (
+            await open_case(self.store, conversation.id, record, history)
+            if escalated
+            else record.ticket_id
+        )
         tier = "human" if escalated else record.tier
         await self.store.append(
             conversation.id,
             author="bot",
             content=str(result.output),
             in_reply_to=message_id,
-            metadata=reply_metadata(replace(result, record=record), tier),
+            metadata=reply_metadata(result, tier=tier, ticket_id=ticket_id),
         )
         if escalated:
             await self.store.update(conversation.id, ticket_id=ticket_id)

@@ -45,7 +45,7 @@ def escalates(record: TurnRecord) -> bool:
     return record.escalated or record.recovery_level == RecoveryLevel.HOLDING_NOTICE
 
 
-def reply_metadata(result: RunResult, tier: str | None) -> dict[str, Any]:
+def reply_metadata(result: RunResult, *, tier: str | None, ticket_id: str | None) -> dict[str, Any]:
     """What is stored with the bot's reply (what `replayed` gives back)."""
     record = result.record
     return {
@@ -55,7 +55,7 @@ def reply_metadata(result: RunResult, tier: str | None) -> dict[str, Any]:
         "difficulty": record.difficulty,
         "model": record.model,
         "recovery_level": int(record.recovery_level),
-        "ticket_id": record.ticket_id,
+        "ticket_id": ticket_id,
         "input_tokens": result.usage.input_tokens,
         "output_tokens": result.usage.output_tokens,
         "cost_usd": None if result.cost is None else str(result.cost),
