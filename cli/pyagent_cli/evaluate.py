@@ -26,6 +26,7 @@ async def eval_command(
     as_json: bool,
     classification: str = "auto",
     recipe: str = DEFAULT_RECIPE,
+    baseline: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Evaluate `recipe` on `path` (tickets or conversations, told apart by their rows).

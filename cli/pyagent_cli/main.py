@@ -102,6 +102,11 @@ def _add_decision_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     evaluate.add_argument("file", help="tickets or conversations, labelled by LABELS.md")
     evaluate.add_argument("--json", action="store_true", help="the report as JSON")
     evaluate.add_argument(
+        "--baseline",
+        metavar="PREVIOUS.json",
+        help="a previous `eval --json` report of the same file: list the decisions that changed",
+    )
+    evaluate.add_argument(
         "--classification", choices=CLASSIFICATIONS, default="auto", help=CLASSIFICATION_HELP
     )
 
@@ -201,7 +206,11 @@ def _eval(args: argparse.Namespace) -> int:
 
     return asyncio.run(
         eval_command(
-            args.file, as_json=args.json, classification=args.classification, recipe=args.recipe
+            args.file,
+            as_json=args.json,
+            classification=args.classification,
+            recipe=args.recipe,
+            baseline=args.baseline,
         )
     )
 
