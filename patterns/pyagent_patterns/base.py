@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -28,6 +29,7 @@ from pyagent_providers import (
     ProviderError,
     StreamSink,
     TextDelta,
+    ToolCall,
     Usage,
     UserError,
     infer_model,
@@ -36,6 +38,7 @@ from pyagent_providers.concurrency import run_blocking
 from pyagent_router import cost_labels
 from pyagent_router.context import ContextArg, RunContext
 
+from .actions.gate import ActionGate, Handoff
 from .record import TurnRecord
 from .tools import Tool, ToolResult, as_tools
 
@@ -44,6 +47,17 @@ OUT_OF_STEPS = (
     "You have used all your tool calls. Answer now with what you found; say plainly what "
     "you could not find out."
 )
+# What the customer is told when a tool call ended the turn (`Handoff`).
+HANDOFF_REPLIES = {
+    "approval": (
+        "I've asked a member of our team to approve this step; you'll hear back here as soon "
+        "as they have. Your reference is {case}."
+    ),
+    "handoff": (
+        "I've passed your conversation to a member of our team, who will reply here. "
+        "Your reference is {case}."
+    ),
+}
 
 __all__ = ["Agent", "Costed", "Message", "Pattern", "RunResult", "Runnable", "as_messages"]
 
@@ -238,17 +252,20 @@ class Agent(Pattern):
         (`RunContext.stream_sink`) when there is one.
         """
         started = time.perf_counter()
-        sink = RunContext.of(context).stream_sink
+        ctx = RunContext.of(context)
+        if ctx.message_id is None:  # a run of its own: its side effects are keyed to it
+            ctx = ctx.with_(message_id=uuid.uuid4().hex)
         conversation = list(as_messages(input))
         usage, unpriced = Usage(), set[str]()
         trace: list[ToolResult] = []
+        handoff: Handoff | None = None
         rounds = 0
         while True:
             offer_tools = rounds < self.max_tool_rounds
             if rounds and not offer_tools:
                 conversation.append(Message.user(OUT_OF_STEPS))
             request = self.request(conversation, with_tools=offer_tools)
-            response = await self._complete(request, sink)
+            response = await self._complete(request, ctx.stream_sink)
             usage += response.usage
             if response.usage.cost is None:
                 unpriced.add(response.model_id)
@@ -256,33 +273,49 @@ class Agent(Pattern):
             if not response.tool_calls or not offer_tools:
                 break
             rounds += 1
-            for call in response.tool_calls:
-                tool = self.tools.get(call.name)
-                result = (
-                    await tool.invoke(call)
-                    if tool
-                    else ToolResult(
-                        name=call.name, content=f"error: there is no tool {call.name!r}", ok=False
-                    )
-                )
-                trace.append(result)
-                conversation.append(
-                    Message.tool(result.content, tool_call_id=call.id, name=call.name)
-                )
+            handoff = await self._call_tools(response.tool_calls, ctx, conversation, trace)
+            if handoff is not None:
+                break
         record = TurnRecord(
             agent=self.name,
             model=response.model_id,
             tool_calls=tuple(trace),
-            max_steps_reached=rounds > 0 and not offer_tools,
+            max_steps_reached=rounds > 0 and not offer_tools and handoff is None,
             latency_s=round(time.perf_counter() - started, 4),
             notes={"unpriced_models": sorted(unpriced)} if unpriced else {},
         )
-        return RunResult(
-            output=response.output if self.output_schema is not None else response.text,
-            record=record,
-            usage=usage,
-            messages=tuple(conversation),
-        )
+        output: Any = response.output if self.output_schema is not None else response.text
+        if handoff is not None:
+            output = HANDOFF_REPLIES[handoff.kind].format(case=handoff.case_id or "on its way")
+            conversation.append(Message.assistant(output))
+            record = record.updated(
+                escalated=True,
+                ticket_id=handoff.case_id,
+                escalation_reason=handoff.reason,
+                escalation_reasons=[
+                    "approval_required" if handoff.kind == "approval" else "tool_handoff"
+                ],
+            )
+        return RunResult(output=output, record=record, usage=usage, messages=tuple(conversation))
+
+    async def _call_tools(
+        self,
+        calls: Sequence[ToolCall],
+        context: RunContext,
+        conversation: list[Message],
+        trace: list[ToolResult],
+    ) -> Handoff | None:
+        """Run one round of tool calls through the action gate; a hand-off ends the round."""
+        gate = ActionGate.current()
+        for call in calls:
+            outcome = await gate.call(self.tools.get(call.name), call, context)
+            trace.append(outcome.result)
+            conversation.append(
+                Message.tool(outcome.result.content, tool_call_id=call.id, name=call.name)
+            )
+            if outcome.handoff is not None:
+                return outcome.handoff
+        return None
 
     async def _complete(self, request: ModelRequest, sink: Any) -> ModelResponse:
         with cost_labels(agent=self.name):  # metered models record who spent what

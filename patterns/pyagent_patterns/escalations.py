@@ -52,10 +52,17 @@ CREATE TABLE IF NOT EXISTS escalations (
     conversation TEXT NOT NULL,
     conversation_id TEXT,
     agent TEXT,
-    metadata TEXT NOT NULL DEFAULT '{}'
+    metadata TEXT NOT NULL DEFAULT '{}',
+    key TEXT
 );
 CREATE INDEX IF NOT EXISTS escalations_status ON escalations (status, priority);
 """
+# Columns added since the first release, for files created before them (numbered
+# migrations arrive with the PostgreSQL backend).
+_ADDED_COLUMNS = {"agent": "TEXT", "key": "TEXT"}
+_KEY_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS escalations_key ON escalations (key) WHERE key IS NOT NULL"
+)
 
 
 def default_data_dir() -> Path:
@@ -91,8 +98,13 @@ class EscalationQueue(Protocol):
         priority: Priority = "normal",
         conversation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        key: str | None = None,
     ) -> Escalation:
-        """Queue a case and return it as stored (with its new id)."""
+        """Queue a case and return it as stored (with its new id).
+
+        A `key` makes it idempotent: a case with that key already queued is returned
+        instead of a second one (a retried or redelivered turn opens one case).
+        """
         ...
 
     async def get(self, escalation_id: str) -> Escalation | None:
@@ -120,6 +132,7 @@ class SQLiteEscalationQueue:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_data_dir() / "escalations.sqlite3"
         self.db = SQLiteFile(self.path, schema=_SCHEMA)
+        self.db.write_sync(_upgrade)
 
     def __repr__(self) -> str:
         return f"SQLiteEscalationQueue({str(self.path)!r})"
@@ -133,8 +146,9 @@ class SQLiteEscalationQueue:
         priority: Priority = "normal",
         conversation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        key: str | None = None,
     ) -> Escalation:
-        """Queue a conversation for a person and return the stored escalation."""
+        """Queue a case and return it as stored (the one queued under `key`, if any)."""
         created = datetime.now(UTC)
         turns = [
             {"role": m.role, "content": m.content, "tool_call_id": m.tool_call_id}
@@ -142,9 +156,14 @@ class SQLiteEscalationQueue:
         ]
 
         def insert(db: sqlite3.Connection) -> Escalation:
+            if key is not None:
+                found = db.execute("SELECT id FROM escalations WHERE key = ?", (key,)).fetchone()
+                if found is not None:
+                    return _must_get(db, found[0])
             cursor = db.execute(
                 "INSERT INTO escalations (id, created_at, priority, reason, summary,"
-                " conversation, conversation_id, metadata) VALUES ('', ?, ?, ?, ?, ?, ?, ?)",
+                " conversation, conversation_id, metadata, key)"
+                " VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created.isoformat(),
                     priority,
@@ -153,6 +172,7 @@ class SQLiteEscalationQueue:
                     json.dumps(turns),
                     conversation_id,
                     json.dumps(metadata or {}, default=str),
+                    key,
                 ),
             )
             ticket = f"ESC-{cursor.lastrowid:06d}"
@@ -192,6 +212,14 @@ class SQLiteEscalationQueue:
             return _must_get(db, escalation_id)
 
         return await self.db.write(change)
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    present = {row[1] for row in db.execute("PRAGMA table_info(escalations)")}
+    for column, kind in _ADDED_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE escalations ADD COLUMN {column} {kind}")
+    db.execute(_KEY_INDEX)
 
 
 _COLUMNS = (

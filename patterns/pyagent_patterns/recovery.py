@@ -9,6 +9,10 @@ Recovery levels, recorded in ``metadata["recovery_level"]``:
 - 3: the fallback failed too; the customer gets a plain notice that the message was
   kept and the team will follow up (``metadata["error"]`` says why). The customer's
   message is never dropped: it is returned in ``RunResult.messages``.
+
+Every attempt runs with the same `RunContext.message_id` (a new one when the caller gave
+none), so a side-effecting tool call that an earlier attempt made is not made again: the
+action gate returns its stored outcome (`pyagent_patterns.actions`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import Sequence
 
 from pyagent_providers import (
@@ -77,6 +82,8 @@ class BoundedExecution(Pattern):
         """Answer `input`; see the module docstring for the recovery levels."""
         messages = as_messages(input)  # bad input is the caller's error, not a retry
         ctx = RunContext.of(context)
+        if ctx.message_id is None:  # one turn: every attempt's side effects share its keys
+            ctx = ctx.with_(message_id=uuid.uuid4().hex)
         sink = ctx.stream_sink
         deadline = time.monotonic() + self.timeout_seconds
         errors: list[str] = []

@@ -21,6 +21,7 @@ from .difficulty import (
 from .embedding_classifier import EmbeddingClassifier
 from .middleware import RoutableAgent, RoutedAgent, RouterMiddleware
 from .registry import DEFAULT_TIERS, ModelRegistry, RegisteredModel
+from .signals import CustomerProfile, Signals
 from .sqlite_costs import SQLiteCostTracker
 from .tracking import (
     CallRecord,
@@ -47,6 +48,7 @@ __all__ = [
     "CostTracker",
     "SQLiteCostTracker",
     "CurvePoint",
+    "CustomerProfile",
     "DifficultyEstimate",
     "DifficultyEstimator",
     "EmbeddingClassifier",
@@ -61,6 +63,7 @@ __all__ = [
     "RoutableAgent",
     "RoutedAgent",
     "RouterMiddleware",
+    "Signals",
     "build_cost_profile",
     "calibrate",
     "calibrate_threshold",

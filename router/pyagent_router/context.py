@@ -16,6 +16,7 @@ from typing import Any, Self
 from pyagent_providers import StreamSink
 
 from .escalation import EscalationVerdict
+from .signals import Signals
 
 __all__ = ["ContextArg", "RunContext"]
 
@@ -29,6 +30,8 @@ class RunContext(Mapping[str, Any]):
 
     Attributes:
         conversation_id: The conversation (labels costs; names the escalation case).
+        message_id: The customer message this run answers; with the conversation it keys
+            the run's side effects, so a retry or a redelivery acts once.
         user_id: The customer.
         tier: Pin this run to a tier of the router.
         hold_tier: Keep the conversation on this tier (hysteresis) while its difficulty
@@ -37,10 +40,13 @@ class RunContext(Mapping[str, Any]):
         route: The Supervisor's route, once chosen.
         escalation: An escalation verdict decided before the run (e.g. by a triage).
         stream_sink: Where a plain-text reply streams as it is written.
+        signals: Scores computed outside the model (what tool policies trust).
+        dry_run: Nothing may act: side-effecting tools and escalations are only described.
         deps: The caller's own values, by name.
     """
 
     conversation_id: str | None = None
+    message_id: str | None = None
     user_id: str | None = None
     tier: str | None = None
     hold_tier: str | None = None
@@ -48,6 +54,8 @@ class RunContext(Mapping[str, Any]):
     route: str | None = None
     escalation: EscalationVerdict | None = None
     stream_sink: StreamSink | None = None
+    signals: Signals | None = None
+    dry_run: bool = False
     deps: Mapping[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
@@ -84,7 +92,8 @@ class RunContext(Mapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         for name in _FIELDS:
-            if name != "deps" and getattr(self, name) is not None:
+            value = getattr(self, name)
+            if name != "deps" and value is not None and value is not False:  # set fields
                 yield name
         yield from self.deps
 
