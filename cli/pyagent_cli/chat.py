@@ -21,6 +21,7 @@ from typing import TextIO
 from pyagent_patterns import ChatHandler
 from pyagent_patterns.chat import ChatReply
 from pyagent_providers import NotFoundError, UserError
+from pyagent_providers.telemetry import configure_tracing
 from pyagent_router import collect_calls
 
 from .recipes import DEFAULT_RECIPE, load_recipe
@@ -43,6 +44,7 @@ async def chat_command(
 ) -> int:
     """Read messages line by line until EOF or ``/quit``; stream each reply of `recipe`."""
     reader, writer = stdin or sys.stdin, out or sys.stdout
+    configure_tracing()  # OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER turn traces on
     loaded = load_recipe(recipe, "chat")
     handler = loaded.chat_handler(store, classification=loaded.classification(classification))
     conversation_id = conversation_id or f"cli-{uuid.uuid4().hex[:10]}"

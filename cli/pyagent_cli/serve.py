@@ -15,6 +15,7 @@ import os
 from pyagent_server import create_app, issue_customer_token
 
 from pyagent_providers import MissingDependencyError, UserError
+from pyagent_providers.telemetry import configure_tracing
 
 from .recipes import DEFAULT_RECIPE, load_recipe
 
@@ -77,6 +78,7 @@ def serve_command(
         import uvicorn
     except ImportError as exc:
         raise MissingDependencyError("uvicorn", "server") from exc
+    configure_tracing()  # OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER turn traces on
     loaded = load_recipe(recipe, "serve")
     handler = loaded.chat_handler(store, classification=loaded.classification(classification))
     app = create_app(handler, customer_secret=secret, agent_tokens=tokens)

@@ -33,6 +33,7 @@ from pyagent_providers import (
     Usage,
     priced,
 )
+from pyagent_providers.telemetry import NO_SPAN, SpanLike, model_span, set_model_result
 
 __all__ = [
     "CallRecord",
@@ -185,19 +186,28 @@ class MeteredLLM:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Answer with the inner model; record the call and return it priced as recorded."""
-        return await self._record(await self.inner.complete(request))
+        with self._span() as span:
+            return await self._record(await self.inner.complete(request), span)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Stream from the inner model; the call is recorded when the stream ends."""
-        async for event in self.inner.stream(request):
-            if isinstance(event, StreamEnd):
-                event = StreamEnd(await self._record(event.response))
-            yield event
+        # not the current span: this block spans yields, which run in the reader's context
+        with self._span(current=False) as span:
+            async for event in self.inner.stream(request):
+                if isinstance(event, StreamEnd):
+                    event = StreamEnd(await self._record(event.response, span))
+                yield event
 
-    async def _record(self, response: ModelResponse) -> ModelResponse:
+    def _span(self, *, current: bool = True) -> contextlib.AbstractContextManager[SpanLike]:
+        """The call's ``chat {model}`` span (a no-op unless tracing is configured)."""
+        provider, colon, _ = self.inner.model_id.partition(":")
+        return model_span(self.model, provider=provider if colon else None, current=current)
+
+    async def _record(self, response: ModelResponse, span: SpanLike = NO_SPAN) -> ModelResponse:
         """Price `response` (as `priced_as` for a stand-in), record it, and return it.
 
-        The caller gets the response with the recorded cost: both see one number.
+        The caller gets the response with the recorded cost: both see one number; `span`
+        gets its usage, cost and labels (never the conversation's text or id).
         """
         response = priced(response, as_model=self.priced_as, table=self.tracker.pricing)
         labels = current_labels()
@@ -211,6 +221,18 @@ class MeteredLLM:
             conversation_id=labels.get("conversation_id"),
             query=labels.get("query"),
             usage=response.usage,
+        )
+        set_model_result(
+            span,
+            response_model=response.model,
+            input_tokens=record.usage.input_tokens,
+            output_tokens=record.usage.output_tokens,
+            finish_reason=response.finish_reason,
+            cost_usd=record.usage.cost,
+            cost_estimated=record.estimated,
+            tier=record.tier,
+            agent=record.agent,
+            route=record.route,
         )
         await self.tracker.record(record)
         for calls in _COLLECTORS.get():
