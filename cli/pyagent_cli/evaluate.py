@@ -1,4 +1,15 @@
-"""``pyagent eval FILE``: the decisions against labelled tickets or conversations."""
+"""``pyagent eval FILE``: the decisions against labelled tickets or conversations.
+
+``--json`` writes the report with every item's decisions (``decisions``: ticket id, or
+``<conversation id>#<turn index>``, → category, priority, team, sentiment, tier, bot,
+escalation, state). ``--baseline PREVIOUS.json`` compares them with such an earlier
+report of the same file, as a canary for decision drift (`pyagent_cookbook.canary`): the
+text lists each changed item, field by field, before -> after; ``--json`` adds a
+``changes`` object (``compared``, ``changed``, ``added``, ``removed`` counts, then
+``items``, ``added_ids``, ``removed_ids``). Items in only one report are listed as added
+or removed, not counted as changed. The exit code stays 0 (it is a report); a CI fails
+the build on drift with e.g. ``jq -e '.changes.changed == 0' report.json``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
+from pyagent_cookbook.canary import Changes, compare_decisions, load_baseline
 from pyagent_cookbook.evaluation import (
     EvalReport,
     evaluate_conversations,
@@ -31,21 +43,40 @@ async def eval_command(
 ) -> int:
     """Evaluate `recipe` on `path` (tickets or conversations, told apart by their rows).
 
+    With `baseline` (a previous ``--json`` report), also list the decisions that changed
+    (see the module docstring); it is read before any model loads.
+
     Returns:
-        The exit code, 0.
+        The exit code, 0, changes or not (a CI checks ``changes.changed`` in the JSON).
+
+    Raises:
+        UserError: `path` or `baseline` is missing or malformed, or the baseline is a
+            report of the other kind (tickets / conversations).
     """
     stream: TextIO = out or sys.stdout
     rows = read_labelled(path)
+    conversations = all("turns" in row for row in rows)
+    kind = "conversations" if conversations else "tickets"
+    previous = load_baseline(baseline, kind=kind) if baseline is not None else None
     loaded = load_recipe(recipe, "eval")
     mode = loaded.classification(classification)
-    if all("turns" in row for row in rows):
+    if conversations:
         report = await evaluate_conversations(
             rows, classification=mode, handler_factory=loaded.chat_handler, track=_bar
         )
     else:
         system = loaded.support_system(classification=mode)
         report = await evaluate_tickets(system, rows, track=_bar)
-    stream.write(json.dumps(report.as_dict(), indent=2) if as_json else _text(report))
+    changes = compare_decisions(previous, report.decisions) if previous is not None else None
+    if as_json:
+        data = report.as_dict()
+        if changes is not None:
+            data["changes"] = {"baseline": baseline, **changes.as_dict()}
+        stream.write(json.dumps(data, indent=2))
+    else:
+        stream.write(_text(report))
+        if changes is not None:
+            stream.write("\n" + _changes_text(changes, str(baseline)))
     stream.write("\n")
     return 0
 
@@ -88,3 +119,24 @@ def _text(report: EvalReport) -> str:
     for error in report.errors:
         lines.append(f"  refused {error['id']}: {error['error']}")
     return "\n".join(lines)
+
+
+def _changes_text(changes: Changes, baseline: str) -> str:
+    lines = [
+        f"changes against {baseline}: {len(changes.changed)} of {changes.compared} items"
+        f" changed, {len(changes.added)} added, {len(changes.removed)} removed"
+    ]
+    for item, fields in changes.changed.items():
+        diff = "; ".join(f"{c.field} {_shown(c.before)} -> {_shown(c.after)}" for c in fields)
+        lines.append(f"  {item}: {diff}")
+    if changes.added:
+        lines.append(f"  added (only in this run): {', '.join(changes.added)}")
+    if changes.removed:
+        lines.append(f"  removed (only in the baseline): {', '.join(changes.removed)}")
+    return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"  # pyright: ignore[reportUnknownArgumentType]
+    return "-" if value is None else str(value)

@@ -10,7 +10,10 @@ Reported: accuracy and macro-F1 per signal with confusion matrices, escalation r
 precision overall and per reason, false escalations, PII recall per type and the share of
 values left in the redacted text, the fast/smart confusion, the cascade's coverage and
 selective accuracy, tokens and dollars spent on decisions (with the cost the previous
-all-LLM triage would have had for the same messages), and latency.
+all-LLM triage would have had for the same messages), and latency. The report also keeps
+every item's decisions (`ItemDecision`, keyed by the ticket's id or ``<conversation
+id>#<turn index>``), which ``pyagent eval --baseline`` compares with a previous run's
+(`pyagent_cookbook.canary`).
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pyagent_patterns import ChatHandler
+from pyagent_patterns import ChatHandler, ChatReply
 from pyagent_providers import Message, ModelRequest, Usage, UserError, count_message_tokens
 from pyagent_providers.pricing import cost_of
 from pyagent_router.escalation import reason_codes
 
+from .canary import ItemDecision
 from .customer_support import RoutingDecision, SupportSystem, chat_handler
 from .data import load_examples
 from .labelled import read_labelled
@@ -43,7 +47,12 @@ _PREVIOUS_MODEL = "openai:gpt-4o-mini"
 
 @dataclass(kw_only=True)
 class EvalReport:
-    """Everything `pyagent eval` measures, JSON-ready via `as_dict`."""
+    """Everything `pyagent eval` measures, JSON-ready via `as_dict`.
+
+    `decisions` holds each item's decisions by item id (a ticket's ``id``, else its
+    position as ``item N``; a repeated id gets `` (item N)`` appended; a conversation
+    turn is ``<conversation key>#<turn index>``).
+    """
 
     kind: str
     items: int
@@ -55,10 +64,17 @@ class EvalReport:
     cost: dict[str, Any] = field(default_factory=dict[str, Any])
     latency_ms: dict[str, float] = field(default_factory=dict[str, float])
     errors: list[dict[str, str]] = field(default_factory=list[dict[str, str]])
+    decisions: dict[str, ItemDecision] = field(default_factory=dict[str, ItemDecision])
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {k: v for k, v in vars(self).items() if v or k in ("kind", "items")}
+        """JSON-ready; ``decisions`` always present (last), empty measures left out."""
+        data = {
+            k: v
+            for k, v in vars(self).items()
+            if k != "decisions" and (v or k in ("kind", "items"))
+        }
+        data["decisions"] = {item: d.as_dict() for item, d in self.decisions.items()}
+        return data
 
 
 Track = Callable[[Sequence[Mapping[str, Any]]], Iterable[Mapping[str, Any]]]
@@ -75,16 +91,20 @@ async def evaluate_tickets(
     predictions: list[tuple[Mapping[str, Any], RoutingDecision]] = []
     latencies: list[float] = []
     errors: list[dict[str, str]] = []
-    for row in track(rows):
+    decisions: dict[str, ItemDecision] = {}
+    keyed = [{**row, "id": key} for key, row in zip(_item_keys(rows), rows, strict=True)]
+    for row in track(keyed):
         started = time.perf_counter()
         try:
             decision = await system.route(str(row["text"]))
         except UserError as error:
-            errors.append({"id": str(row.get("id", "")), "error": str(error)})
+            errors.append({"id": row["id"], "error": str(error)})
+            decisions[row["id"]] = ItemDecision(refused=True)
             continue
         latencies.append((time.perf_counter() - started) * 1000)
         predictions.append((row, decision))
-    report = EvalReport(kind="tickets", items=len(rows), errors=errors)
+        decisions[row["id"]] = _ticket_decision(decision)
+    report = EvalReport(kind="tickets", items=len(rows), errors=errors, decisions=decisions)
     pairs = [(row, _predicted(decision)) for row, decision in predictions]
     report.signals = {s: _signal_scores(pairs, s) for s in SIGNALS if _labelled(rows, s)}
     report.escalation = _escalation_scores(
@@ -114,14 +134,17 @@ async def evaluate_conversations(
     pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     escalations: list[tuple[Mapping[str, Any], tuple[str, ...]]] = []
     latencies: list[float] = []
+    decisions: dict[str, ItemDecision] = {}
+    keyed = [{**row, "id": key} for key, row in zip(_item_keys(rows), rows, strict=True)]
     with tempfile.TemporaryDirectory(prefix="pyagent-eval-") as scratch:
         handler = handler_factory(
             Path(scratch) / "conversations.sqlite3",
             classification=classification,
             limits=None,
         )
-        for conversation in track(rows):
-            conversation_id = f"eval-{conversation.get('id', len(pairs))}"
+        for conversation in track(keyed):
+            key = conversation["id"]
+            conversation_id = f"eval-{key}"
             for number, turn in enumerate(conversation["turns"]):
                 started = time.perf_counter()
                 reply = await handler.reply(
@@ -129,18 +152,52 @@ async def evaluate_conversations(
                 )
                 latencies.append((time.perf_counter() - started) * 1000)
                 predicted = {"route": reply.tier or "fast"}
-                labelled = {**turn, "id": f"{conversation.get('id')}#{number}"}
+                labelled = {**turn, "id": f"{key}#{number}"}
                 pairs.append((labelled, predicted))
+                decisions[labelled["id"]] = _turn_decision(reply)
                 escalations.append((labelled, ("escalated",) if reply.escalated else ()))
                 if reply.escalated:  # the person deals with it and hands the conversation back
                     await handler.claim(conversation_id, "eval-agent")
                     await handler.hand_back(conversation_id, "eval-agent")
-    report = EvalReport(kind="conversations", items=len(rows))
+    report = EvalReport(kind="conversations", items=len(rows), decisions=decisions)
     report.signals = {"route": _signal_scores(pairs, "route")}
     report.escalation = _escalation_scores(escalations)
     report.tiers = _tier_confusion(pairs)
     report.latency_ms = _percentiles(latencies)
     return report
+
+
+def _item_keys(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each row's id, unique: ``item N`` (1-based) without one, ``ID (item N)`` repeated."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, 1):
+        given = row.get("id")
+        key = f"item {number}" if given is None or given == "" else str(given)
+        if key in seen:
+            key = f"{key} (item {number})"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def _ticket_decision(decision: RoutingDecision) -> ItemDecision:
+    return ItemDecision(
+        tier=decision.route,
+        bot=decision.bot,
+        escalated=bool(decision.escalation_reasons),
+        escalation_reasons=tuple(decision.escalation_reasons),
+        category=decision.category,
+        priority=decision.priority,
+        assigned_team=decision.assigned_team,
+        sentiment=decision.sentiment,
+    )
+
+
+def _turn_decision(reply: ChatReply) -> ItemDecision:
+    return ItemDecision(
+        tier=reply.tier, bot=reply.route, escalated=reply.escalated, state=reply.state
+    )
 
 
 # -- metrics --------------------------------------------------------------------------
