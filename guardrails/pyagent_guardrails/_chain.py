@@ -8,7 +8,9 @@ import logging
 import os
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
+from pyagent_guardrails._outgoing import NO_REPLY_CONTEXT, ReplyContext, ReplyGuard
 from pyagent_guardrails._pii import PIIGuard
 from pyagent_guardrails._types import Finding, Guard, GuardResult, invalid_text_reason, refused
 
@@ -27,6 +29,11 @@ _POOL = ThreadPoolExecutor(
 class GuardrailChain:
     """Guards applied one after another; the text passes only if every guard passes it.
 
+    Incoming messages go through `check`, which runs the guards that have ``check``
+    (`Guard`); outgoing replies go through `check_reply`, which runs those that have
+    ``check_reply`` (`ReplyGuard`: `PromiseGuard`, `LeakGuard`, `SystemPromptGuard`). One
+    chain can hold both kinds.
+
     Each guard checks the previous guard's ``sanitized_content``, so a chain of
     ``LengthGuard(truncate=True)`` and ``PIIGuard()`` redacts the truncated text. The
     chain stops at the first guard that does not pass. Findings of all guards that ran
@@ -43,13 +50,19 @@ class GuardrailChain:
         (True, 'Call me at <PHONE_NUMBER_1>')
     """
 
-    def __init__(self, guards: Sequence[Guard]) -> None:
+    def __init__(self, guards: Sequence[Guard | ReplyGuard]) -> None:
         """Create a chain.
 
         Args:
             guards: The guards, in the order they run.
+
+        Raises:
+            TypeError: A guard has neither ``check`` nor ``check_reply``.
         """
-        self.guards: tuple[Guard, ...] = tuple(guards)
+        self.guards: tuple[Guard | ReplyGuard, ...] = tuple(guards)
+        for guard in self.guards:
+            if not (_has_method(guard, "check") or _has_method(guard, "check_reply")):
+                raise TypeError(f"{type(guard).__name__} has neither check nor check_reply")
 
     def __repr__(self) -> str:
         return f"GuardrailChain({list(self.guards)!r})"
@@ -74,7 +87,10 @@ class GuardrailChain:
             return refused(reason)
         current = text
         findings: list[Finding] = []
-        for guard in self.guards:
+        for member in self.guards:
+            if not _has_method(member, "check"):
+                continue  # an outgoing-only guard
+            guard = cast(Guard, member)
             name = _guard_name(guard)
             try:
                 if allow and isinstance(guard, PIIGuard):
@@ -84,17 +100,10 @@ class GuardrailChain:
             except Exception as exc:
                 logger.error("guard %r raised %s; message withheld", name, type(exc).__name__)
                 return refused(f"guard '{name}' failed; message withheld", findings=tuple(findings))
-            findings.extend(result.findings)
-            if not result.passed:
-                return refused(
-                    result.message or f"blocked by guard '{name}'", findings=tuple(findings)
-                )
-            if result.sanitized_content is None:
-                # A pass without text to pass on is a broken guard: do not fall back to
-                # the unsanitized input.
-                logger.error("guard %r passed without sanitized content", name)
-                return refused(f"guard '{name}' failed; message withheld", findings=tuple(findings))
-            current = result.sanitized_content
+            refusal = _step(result, name, findings, "message")
+            if refusal is not None:
+                return refusal
+            current = cast(str, result.sanitized_content)
         return GuardResult(passed=True, sanitized_content=current, findings=tuple(findings))
 
     async def acheck(
@@ -114,8 +123,77 @@ class GuardrailChain:
         check = functools.partial(self.check, text, conversation_id=conversation_id, allow=allow)
         return await loop.run_in_executor(_POOL, check)
 
+    def check_reply(self, text: str, *, context: ReplyContext = NO_REPLY_CONTEXT) -> GuardResult:
+        """Run every outgoing guard (`ReplyGuard`) on a bot's reply, in order.
 
-def _guard_name(guard: Guard) -> str:
+        Input-only guards (`LengthGuard`, `PIIGuard`) are skipped. Like `check`, the chain
+        stops at the first guard that does not pass and fails closed on bad text or a
+        broken guard; messages never quote the reply.
+
+        Args:
+            text: The reply, before it is sent to the customer.
+            context: What the guards may know about this turn (`ReplyContext`).
+
+        Returns:
+            The reply when every outgoing guard passes it, with their findings;
+            otherwise ``passed=False``, ``sanitized_content=None`` and the reason.
+        """
+        reason = invalid_text_reason(text)
+        if reason is not None:
+            return refused(reason)
+        current = text
+        findings: list[Finding] = []
+        for member in self.guards:
+            if not _has_method(member, "check_reply"):
+                continue  # an input-only guard
+            guard = cast(ReplyGuard, member)
+            name = _guard_name(guard)
+            try:
+                result = guard.check_reply(current, context)
+            except Exception as exc:
+                logger.error("guard %r raised %s; reply withheld", name, type(exc).__name__)
+                return refused(f"guard '{name}' failed; reply withheld", findings=tuple(findings))
+            refusal = _step(result, name, findings, "reply")
+            if refusal is not None:
+                return refusal
+            current = cast(str, result.sanitized_content)
+        return GuardResult(passed=True, sanitized_content=current, findings=tuple(findings))
+
+    async def acheck_reply(
+        self, text: str, *, context: ReplyContext = NO_REPLY_CONTEXT
+    ) -> GuardResult:
+        """Like `check_reply`, in a worker thread so the event loop stays free.
+
+        Args:
+            text: The reply.
+            context: What the guards may know about this turn.
+
+        Returns:
+            The same result `check_reply` gives.
+        """
+        loop = asyncio.get_running_loop()
+        check = functools.partial(self.check_reply, text, context=context)
+        return await loop.run_in_executor(_POOL, check)
+
+
+def _step(result: GuardResult, name: str, findings: list[Finding], what: str) -> GuardResult | None:
+    """Add ``result``'s findings; return the chain's refusal if the chain must stop here."""
+    findings.extend(result.findings)
+    if not result.passed:
+        return refused(result.message or f"blocked by guard '{name}'", findings=tuple(findings))
+    if result.sanitized_content is None:
+        # A pass without text to pass on is a broken guard: do not fall back to the
+        # unsanitized input.
+        logger.error("guard %r passed without sanitized content", name)
+        return refused(f"guard '{name}' failed; {what} withheld", findings=tuple(findings))
+    return None
+
+
+def _has_method(guard: object, method: str) -> bool:
+    return callable(getattr(guard, method, None))
+
+
+def _guard_name(guard: Guard | ReplyGuard) -> str:
     try:
         return str(guard.name)
     except Exception:

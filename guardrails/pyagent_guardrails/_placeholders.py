@@ -152,6 +152,37 @@ class PlaceholderMap:
             conversation.by_digest[digest] = placeholder
             return placeholder
 
+    def known(self, conversation_id: str, entity_type: str, value: str) -> bool:
+        """Whether ``value`` already has a placeholder in a conversation; assigns none.
+
+        Output guards use it to tell a value the customer sent (the input guard recorded
+        it) from one the customer never sent.
+
+        Args:
+            conversation_id: The conversation.
+            entity_type: The kind of value, e.g. ``"EMAIL_ADDRESS"``.
+            value: The raw value; it is compared by digest and not kept.
+
+        Returns:
+            ``True`` if the map holds the value's digest for that conversation.
+
+        Example:
+            >>> placeholders = PlaceholderMap()
+            >>> placeholders.placeholder("c1", "EMAIL_ADDRESS", "ann@example.com")
+            '<EMAIL_ADDRESS_1>'
+            >>> placeholders.known("c1", "EMAIL_ADDRESS", "Ann@Example.com")
+            True
+            >>> placeholders.known("c2", "EMAIL_ADDRESS", "ann@example.com")
+            False
+        """
+        digest = self._digest(placeholder_label(entity_type), value)
+        with self._lock:
+            conversation = self._conversations.get(conversation_id)
+            if conversation is None:
+                return False
+            self._conversations.move_to_end(conversation_id)
+            return digest in conversation.by_digest
+
     def export(self, conversation_id: str) -> dict[str, str]:
         """Return a conversation's ``digest -> placeholder`` mapping, for persistence.
 
