@@ -5,9 +5,10 @@ paths the seed uses (``pyagent_patterns.base``, ``.orchestration``, ``.advanced`
 ``.recovery``, ``.guardrails``).
 """
 
+from .actions import ActionGate, DefaultToolPolicy, ToolPolicy, Verdict, handoff_tool
 from .advanced import HumanDecision, HumanInTheLoop, ReAct, TalkerReasoner
 from .base import Agent, Message, Pattern, Runnable, RunResult
-from .chat import ChatEvent, ChatHandler, ChatReply, SQLiteConversationStore
+from .chat import ChatEvent, ChatHandler, ChatReply, SendPolicy, SQLiteConversationStore
 from .escalations import Escalation, EscalationQueue, SQLiteEscalationQueue
 from .orchestration import Supervisor
 from .record import RecoveryLevel, TurnRecord
@@ -15,11 +16,13 @@ from .recovery import BoundedExecution
 from .tools import Tool, ToolResult, tool
 
 __all__ = [
+    "ActionGate",
     "Agent",
     "BoundedExecution",
     "ChatEvent",
     "ChatHandler",
     "ChatReply",
+    "DefaultToolPolicy",
     "Escalation",
     "EscalationQueue",
     "HumanDecision",
@@ -29,6 +32,7 @@ __all__ = [
     "ReAct",
     "RecoveryLevel",
     "SQLiteConversationStore",
+    "SendPolicy",
     "SQLiteEscalationQueue",
     "RunResult",
     "Runnable",
@@ -36,6 +40,9 @@ __all__ = [
     "TalkerReasoner",
     "TurnRecord",
     "Tool",
+    "ToolPolicy",
     "ToolResult",
+    "Verdict",
+    "handoff_tool",
     "tool",
 ]

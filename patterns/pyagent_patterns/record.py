@@ -49,6 +49,8 @@ class TurnRecord:
         tier: ``fast``/``smart`` (or the registry's tiers); ``human`` once escalated.
         tier_reason: Why that tier (difficulty, a pin, a budget downgrade, a fallback).
         difficulty: The difficulty rating (1-10), when one was made.
+        confidence: How sure the classifiers were of the turn's decisions (0-1; computed
+            outside the model, `pyagent_router.Signals`); what the send gate reads.
         escalated: Whether a person must take the conversation.
         ticket_id: The escalation case.
         escalation_reason: The case's reason, in words.
@@ -72,6 +74,7 @@ class TurnRecord:
     tier: str | None = None
     tier_reason: str | None = None
     difficulty: int | None = None
+    confidence: float | None = None
     escalated: bool = False
     ticket_id: str | None = None
     escalation_reason: str | None = None

@@ -28,6 +28,7 @@ import pydantic
 import pydantic_core
 
 from pyagent_providers import ToolCall, ToolSpec, UserError
+from pyagent_providers.telemetry import ToolOutcome
 
 __all__ = ["IDEMPOTENCY_KEY", "Tool", "ToolResult", "as_tools", "tool"]
 
@@ -54,7 +55,7 @@ class ToolResult:
     name: str
     content: str
     ok: bool
-    outcome: str = "ok"
+    outcome: ToolOutcome = "ok"
     grants: frozenset[str] = frozenset()
 
 

@@ -72,7 +72,9 @@ logger = logging.getLogger("pyagent.telemetry")
 AttributeValue: TypeAlias = str | bool | int | float | Sequence[str]
 """What an attribute may hold (a `Decimal` given to the setters is stored as a float)."""
 ToolVerdict = Literal["allow", "deny", "ask"]
-ToolOutcome = Literal["ok", "failed", "replayed", "awaiting_approval"]
+ToolOutcome = Literal[
+    "ok", "failed", "replayed", "denied", "awaiting_approval", "declined", "dry_run", "handed_off"
+]
 
 AGENT_NAME = "support"
 TRACER_NAME = "pyagent"

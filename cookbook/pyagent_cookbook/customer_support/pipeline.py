@@ -13,12 +13,12 @@ from contextvars import ContextVar
 from pyagent_patterns import BoundedExecution, RunResult
 from pyagent_patterns.base import as_messages
 from pyagent_providers import Message, UserError
-from pyagent_router import DifficultyEstimate
+from pyagent_router import CustomerProfile, DifficultyEstimate, Signals
 from pyagent_router.context import ContextArg, RunContext
 
 from ..triage import Triager, TriageResult
 
-__all__ = ["SupportPipeline", "TriageDifficulty", "signals_line", "triage_of"]
+__all__ = ["SupportPipeline", "TriageDifficulty", "signals_line", "signals_of", "triage_of"]
 
 _TURN_TRIAGE: ContextVar[TriageResult | None] = ContextVar("pyagent_turn_triage", default=None)
 
@@ -70,17 +70,19 @@ class SupportPipeline:
         if not customer:
             raise UserError("there is no customer message to answer")
         triage = await self.triager.triage(customer[-1], history=customer[:-1])
+        ctx = RunContext.of(context)
+        signals = signals_of(triage, ctx.signals.customer if ctx.signals else None)
         token = _TURN_TRIAGE.set(triage)
         try:
             result = await self.supervisor.run(
                 [*messages, Message.system(signals_line(triage))],
-                context=RunContext.of(context)
-                .with_(escalation=triage.escalation)
-                .with_deps(triage=triage),  # for the Supervisor's override
+                context=ctx.with_(escalation=triage.escalation, signals=signals).with_deps(
+                    triage=triage  # for the Supervisor's override
+                ),
             )
         finally:
             _TURN_TRIAGE.reset(token)
-        return result.after(triage).with_metadata(triage=triage)
+        return result.after(triage).with_metadata(triage=triage, confidence=signals.confidence)
 
 
 def triage_of(result: RunResult) -> TriageResult:
@@ -88,6 +90,26 @@ def triage_of(result: RunResult) -> TriageResult:
     triage = result.record.notes["triage"]
     assert isinstance(triage, TriageResult)
     return triage
+
+
+def signals_of(triage: TriageResult, customer: CustomerProfile | None = None) -> Signals:
+    """The triage as the turn's `Signals`: what tool policies and the send gate trust.
+
+    The turn's confidence is the lowest of the route (category) and tier confidences and,
+    when the policy did not escalate, of how clearly it did not (``1 - score``): a message
+    the escalation detector half suspects is not one to act on alone.
+    """
+    confidence = triage.confidence
+    parts = [confidence[name] for name in ("category", "tier") if name in confidence]
+    if not triage.escalation.escalate:
+        parts.append(1.0 - triage.escalation.score)
+    return Signals(
+        confidence=round(min(parts), 3) if parts else None,
+        route_confidence=confidence.get("category"),
+        escalation_probability=round(triage.escalation.score, 3),
+        escalation_reasons=triage.escalation_reasons,
+        customer=customer,
+    )
 
 
 def signals_line(triage: TriageResult) -> str:

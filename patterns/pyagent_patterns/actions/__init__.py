@@ -12,7 +12,7 @@ from .audit import AuditEvent, AuditKind, AuditLog, AuditQuery, Condition, parse
 from .gate import ActionGate, GateOutcome, Handoff, idempotency_key
 from .handoff import handoff_tool
 from .ledger import ActionLedger, ActionRecord, ActionStatus, MemoryActionLedger
-from .policy import DefaultToolPolicy, ToolPolicy, ToolRequest, Verdict, VerdictKind
+from .policy import DefaultToolPolicy, PolicyArg, ToolPolicy, ToolRequest, Verdict, VerdictKind
 from .sqlite_audit import SQLiteAuditLog
 from .sqlite_ledger import SQLiteActionLedger
 
@@ -30,6 +30,7 @@ __all__ = [
     "GateOutcome",
     "Handoff",
     "MemoryActionLedger",
+    "PolicyArg",
     "SQLiteActionLedger",
     "SQLiteAuditLog",
     "ToolPolicy",

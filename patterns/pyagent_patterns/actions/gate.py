@@ -35,6 +35,7 @@ from typing import Any, Literal
 import pydantic
 
 from pyagent_providers import ToolCall
+from pyagent_providers.telemetry import ToolOutcome, set_tool_result, tool_span
 from pyagent_router import RunContext, Signals
 
 from ..escalations import EscalationQueue
@@ -109,31 +110,43 @@ class ActionGate:
             _ACTIVE.reset(token)
 
     async def call(self, tool: Tool | None, call: ToolCall, context: RunContext) -> GateOutcome:
-        """Decide and (maybe) make one call; never raises for the tool's or policy's faults."""
+        """Decide and (maybe) make one call; never raises for the tool's or policy's faults.
+
+        The call is one ``execute_tool`` span (verdict and outcome, never the arguments).
+        """
+        with tool_span(call.name, read_only=bool(tool and tool.read_only), call_id=call.id) as span:
+            outcome, verdict, key = await self._call(tool, call, context)
+            set_tool_result(
+                span,
+                verdict=verdict.kind,
+                outcome=outcome.result.outcome,
+                idempotency_key=key,
+            )
+        if tool is not None:
+            await self._audit(tool, call, context, verdict, outcome, key)
+        return outcome
+
+    async def _call(
+        self, tool: Tool | None, call: ToolCall, context: RunContext
+    ) -> tuple[GateOutcome, Verdict, str | None]:
         if tool is None:
-            return _said(call.name, f"error: there is no tool {call.name!r}", "failed")
+            return _said(call.name, f"error: there is no tool {call.name!r}", "failed"), _NONE, None
         try:
             arguments = tool.arguments(call)
         except pydantic.ValidationError as error:
             message = f"error: invalid arguments for {tool.name}: {describe_invalid(error)}"
-            return _said(tool.name, message, "failed")
-        if tool.hands_off:
-            outcome = await self._hand_off(tool, arguments, context)
-            await self._audit(tool, arguments, context, Verdict.allow("hand-off"), outcome, None)
-            return outcome
+            return _said(tool.name, message, "failed"), _NONE, None
+        if tool.hands_off:  # handing off to a person is always allowed
+            return await self._hand_off(tool, arguments, context), Verdict.allow("hand-off"), None
         key = None if tool.read_only else idempotency_key(context, tool.name, arguments)
         stored = None if key is None else await self.ledger.get(key)
         if stored is not None and stored.status not in ("running", "approved"):
-            outcome = _from_record(stored, dry_run=context.dry_run)
-            await self._audit(tool, arguments, context, Verdict.allow("recorded"), outcome, key)
-            return outcome
+            return _from_record(stored, dry_run=context.dry_run), Verdict.allow("recorded"), key
         if stored is not None and stored.status == "approved":
             verdict = Verdict.allow(f"approved by {stored.decided_by}")
         else:
             verdict = await decide(self.policy, _request(tool, arguments, context))
-        outcome = await self._act(tool, arguments, context, verdict, key)
-        await self._audit(tool, arguments, context, verdict, outcome, key)
-        return outcome
+        return await self._act(tool, arguments, context, verdict, key), verdict, key
 
     async def _act(
         self,
@@ -223,7 +236,7 @@ class ActionGate:
     async def _audit(
         self,
         tool: Tool,
-        arguments: Mapping[str, Any],
+        call: ToolCall,
         context: RunContext,
         verdict: Verdict,
         outcome: GateOutcome,
@@ -241,7 +254,7 @@ class ActionGate:
                 confidence=signals.confidence,
                 data={
                     "tool": tool.name,
-                    "arguments": await self._redacted(arguments),
+                    "arguments": await self._redacted(call.arguments),
                     "read_only": tool.read_only,
                     "verdict": verdict.kind,
                     "reason": verdict.reason,
@@ -263,6 +276,7 @@ class ActionGate:
 
 
 _DEFAULT = ActionGate()
+_NONE = Verdict.deny("not a callable tool")
 
 
 def _request(tool: Tool, arguments: Mapping[str, Any], context: RunContext) -> ToolRequest:
@@ -280,11 +294,11 @@ def _as_call(tool: Tool, arguments: Mapping[str, Any]) -> ToolCall:
     return ToolCall(id="", name=tool.name, arguments=dict(arguments))
 
 
-def _result(name: str, content: str, outcome: str, *, ok: bool = False) -> ToolResult:
+def _result(name: str, content: str, outcome: ToolOutcome, *, ok: bool = False) -> ToolResult:
     return ToolResult(name=name, content=content, ok=ok, outcome=outcome)
 
 
-def _said(name: str, content: str, outcome: str, *, ok: bool = False) -> GateOutcome:
+def _said(name: str, content: str, outcome: ToolOutcome, *, ok: bool = False) -> GateOutcome:
     return GateOutcome(_result(name, content, outcome, ok=ok))
 
 

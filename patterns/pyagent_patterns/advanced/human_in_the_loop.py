@@ -12,6 +12,9 @@ simply answered by the agent.
 
 If `review_fn` raises, the case stays queued and the customer gets the holding message:
 a failing review hook must not lose the case or show the customer an error.
+
+A run for a customer message (`RunContext.message_id`) opens one case however often it
+is run (retries, redeliveries); a dry run (`RunContext.dry_run`) opens none.
 """
 
 from __future__ import annotations
@@ -137,6 +140,10 @@ class HumanInTheLoop(Pattern):
             reason, reasons = f"route: {ctx.route}", []
         priority: Priority = "high" if keywords or by_policy else "normal"
         summary = str(result.output)
+        if ctx.dry_run:  # a replay: say what would happen, queue nothing
+            return result.with_metadata(
+                escalated=True, escalation_reason=reason, escalation_reasons=reasons
+            )
         escalation = await self.queue.put(
             summary=summary,
             reason=reason,
@@ -144,6 +151,8 @@ class HumanInTheLoop(Pattern):
             priority=priority,
             conversation_id=ctx.conversation_id,
             metadata={"agent_model": result.record.model},
+            # one case per customer message, however often its turn is run
+            key=None if ctx.message_id is None else f"hitl:{ctx.conversation_id}:{ctx.message_id}",
         )
         result = result.with_metadata(
             escalated=True,

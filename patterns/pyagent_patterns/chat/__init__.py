@@ -1,10 +1,12 @@
 """The embeddable multi-turn chat handler and the store its conversations live in."""
 
 from .desk import HandoffDesk
-from .handler import ChatEvent, ChatHandler, ChatReply, ContextBudget, TierHold
+from .handler import ChatEvent, ChatHandler, ChatReply, ContextBudget, ProfileHook, TierHold
 from .limits import RateLimiter, RateLimits
 from .pseudonyms import Pseudonyms, is_email_like
 from .redaction import Redactor
+from .replies import Replay
+from .sending import SendPolicy
 from .sqlite_store import SQLiteConversationStore
 from .store import (
     Conversation,
@@ -23,11 +25,14 @@ __all__ = [
     "ConversationState",
     "ConversationStore",
     "HandoffDesk",
+    "ProfileHook",
     "Pseudonyms",
     "RateLimiter",
     "RateLimits",
     "Redactor",
+    "Replay",
     "SQLiteConversationStore",
+    "SendPolicy",
     "StoredMessage",
     "TierHold",
     "default_store_path",

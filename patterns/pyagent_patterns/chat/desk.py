@@ -1,9 +1,19 @@
-"""`HandoffDesk`: the person's side of escalated conversations."""
+"""`HandoffDesk`: the person's side of escalated conversations.
+
+Besides claiming, answering and handing back, a person decides what the bot could not:
+a held draft is sent as it is, edited or replaced (`send_draft`), and a tool call that
+waits for approval is approved or declined (`decide_approval`; the chat handler then
+resumes the turn). Every action is an audit event.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyagent_providers import ConflictError
 
+from ..actions import AuditEvent
+from ..escalations import Escalation
 from .pseudonyms import Pseudonyms
 from .redaction import Redactor
 from .store import Conversation, ConversationStore, StoredMessage
@@ -63,7 +73,9 @@ class HandoffDesk:
             raise ConflictError(f"conversation {conversation.id!r} is not in the human queue")
         if conversation.state == "with_human" and conversation.agent != agent:
             raise ConflictError(f"{conversation.agent} already has {conversation.id!r}")
-        await self.store.escalations.set_status(_case(conversation), "claimed", agent=agent)
+        if conversation.state == "waiting_for_human":
+            await self.store.escalations.set_status(_case(conversation), "claimed", agent=agent)
+            await self._audit(conversation, agent, "claim")
         return await owned_conversation(self.store, stored_id, None, ids=self.ids)
 
     async def reply(self, conversation_id: str, agent: str, text: str) -> StoredMessage:
@@ -87,6 +99,7 @@ class HandoffDesk:
                 conversation.id, author="human", name=conversation.agent, content=redacted
             )
             await self.redactor.save(conversation.id)
+            await self._audit(conversation, name, "reply", message_seq=message.seq)
         return message
 
     async def hand_back(self, conversation_id: str, agent: str) -> Conversation:
@@ -98,9 +111,95 @@ class HandoffDesk:
         """
         stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
         async with self.store.turn_lock(stored_id):
-            conversation = await self._claim(stored_id, checked_name(agent))
+            name = checked_name(agent)
+            conversation = await self._claim(stored_id, name)
             await self.store.escalations.set_status(_case(conversation), "resolved")
+            await self._audit(conversation, name, "hand_back")
             return await self.store.update(conversation.id, tier=None)
+
+    async def send_draft(
+        self, conversation_id: str, agent: str, text: str | None = None
+    ) -> StoredMessage:
+        """Send the bot's held answer: as it is (`text` ``None``), or `text` instead.
+
+        The case is resolved and the conversation returns to the bot.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: No draft waits in it, or another person has it.
+            UserError: `text` is empty, too long or refused by the guards.
+        """
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        name = checked_name(agent)
+        checked = None if text is None else checked_text(text, self.max_message_chars)
+        async with self.store.turn_lock(stored_id):
+            conversation = await self._claim(stored_id, name)
+            case = await self._waiting_case(conversation, "draft")
+            if checked is None:
+                content = str(case.metadata["draft"])
+            else:
+                content = await self.redactor.redact(conversation, checked, allow=(name,))
+            message = await self.store.append(
+                conversation.id,
+                author="bot" if checked is None else "human",
+                name=name,
+                content=content,
+                in_reply_to=case.metadata.get("message_id"),
+                metadata={
+                    "draft_case": case.id,
+                    "approved_by": name,
+                    "edited": checked is not None,
+                },
+            )
+            await self.redactor.save(conversation.id)
+            await self.store.escalations.set_status(case.id, "resolved")
+            action = "draft_sent" if checked is None else "draft_replaced"
+            await self._audit(conversation, name, action, case_id=case.id)
+        return message
+
+    async def decide_approval(
+        self, conversation: Conversation, agent: str, *, approve: bool, note: str = ""
+    ) -> str:
+        """Approve or decline the call `conversation` waits on; returns its turn's message id.
+
+        The chat handler resumes that turn; it calls this under the conversation's turn
+        lock (`ChatHandler.decide_approval`).
+
+        Raises:
+            ConflictError: No call waits for approval in it, or another person has it.
+        """
+        if conversation.state == "with_human" and conversation.agent != agent:
+            raise ConflictError(f"{conversation.agent} already has {conversation.id!r}")
+        case = await self._waiting_case(conversation, "approval")
+        record = await self.store.actions.decide(
+            str(case.metadata["approval"]), approved=approve, by=agent, note=note
+        )
+        await self.store.escalations.set_status(case.id, "resolved")
+        action = "approved" if approve else "declined"
+        await self._audit(conversation, agent, action, case_id=case.id, tool=record.tool, note=note)
+        assert record.message_id is not None, "a turn's call names its message"
+        return record.message_id
+
+    async def _waiting_case(self, conversation: Conversation, kind: str) -> Escalation:
+        case = None
+        if conversation.state != "bot":
+            case = await self.store.escalations.get(_case(conversation))
+        if case is None or kind not in case.metadata:
+            what = "draft" if kind == "draft" else "tool call awaiting approval"
+            raise ConflictError(f"conversation {conversation.id!r} has no {what}")
+        return case
+
+    async def _audit(
+        self, conversation: Conversation, agent: str, action: str, **details: Any
+    ) -> None:
+        await self.store.audit.record(
+            AuditEvent(
+                kind="human_action",
+                conversation_id=conversation.id,
+                actor=agent,
+                data={"action": action, "case_id": conversation.ticket_id, **details},
+            )
+        )
 
 
 def _case(conversation: Conversation) -> str:

@@ -33,19 +33,24 @@ support system with the conversation's tier hold → store the reply and the new
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
-from pyagent_providers import ConflictError
+from pyagent_providers import ConflictError, Message, NotFoundError
 from pyagent_providers.logs import conversation_scope
+from pyagent_providers.telemetry import set_attributes, turn_span
+from pyagent_router import CustomerProfile, Signals
 from pyagent_router.context import RunContext
 
-from ..base import Runnable
+from ..actions import ActionGate, AuditQuery, Condition, DefaultToolPolicy, PolicyArg
+from ..base import Runnable, RunResult
 from .desk import HandoffDesk
 from .history import HistoryWindow
 from .limits import RateLimiter, RateLimits
@@ -56,20 +61,24 @@ from .replies import (
     ChatEvent,
     ChatReply,
     ContextBudget,
+    Replay,
     TierHold,
     replayed,
 )
+from .sending import HELD_NOTICE, SendPolicy, reasons_to_hold
 from .sqlite_store import SQLiteConversationStore
 from .store import Conversation, ConversationStore, StoredMessage
 from .streaming import QueueSink, outcome
-from .turns import acknowledge, escalates, open_case, reply_metadata
-from .validation import check_owner, checked_id, checked_text, owned_conversation
+from .turns import acknowledge, decision_events, escalates, hold_draft, open_case, reply_metadata
+from .validation import check_owner, checked_id, checked_name, checked_text, owned_conversation
 
-__all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "TierHold"]
+__all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "ProfileHook", "TierHold"]
 
 logger = logging.getLogger("pyagent.chat")
 
 WARM_UP_TEXT = "Hello, I'm Ana (ana@example.com). How do I reset my password?"
+ProfileHook = Callable[[str | None], CustomerProfile | None | Awaitable[CustomerProfile | None]]
+"""Gives the customer's profile from their (stored-form) user id, sync or async."""
 
 
 class ChatHandler:
@@ -92,6 +101,11 @@ class ChatHandler:
         limits: Message rate limits per conversation and per user.
         max_message_chars: Longest customer message accepted.
         warm_up: Loads the system's models (see `warm_up`); called once, at start-up.
+        tool_policy: Decides every tool call of a turn (`ToolPolicy`); the calls run
+            through an `ActionGate` on the store's ledger, queue and audit trail.
+        send_policy: When a reply is sent on its own and when it waits as a draft
+            (reply guards, confidence threshold, enterprise customers).
+        customer_profile: The customer's profile for policies (`ProfileHook`).
     """
 
     def __init__(
@@ -107,6 +121,9 @@ class ChatHandler:
         limits: RateLimits | None = None,
         max_message_chars: int = 8_000,
         warm_up: Callable[[], Awaitable[object]] | None = None,
+        tool_policy: PolicyArg | None = None,
+        send_policy: SendPolicy | None = None,
+        customer_profile: ProfileHook | None = None,
     ) -> None:
         self.system = system
         self._warm_up = warm_up
@@ -125,6 +142,14 @@ class ChatHandler:
         self.limiter = RateLimiter(limits or RateLimits())
         self.max_message_chars = max_message_chars
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.gate = ActionGate(
+            policy=tool_policy or DefaultToolPolicy(),
+            ledger=self.store.actions,
+            audit=self.store.audit,
+            queue=self.store.escalations,
+        )
+        self.send_policy = send_policy or SendPolicy()
+        self.customer_profile = customer_profile
 
     # -- the customer's side -----------------------------------------------------------
 
@@ -229,6 +254,79 @@ class ChatHandler:
         """Return an escalated conversation to the bot (see `HandoffDesk.hand_back`)."""
         return await self.desk.hand_back(conversation_id, agent)
 
+    async def send_draft(
+        self, conversation_id: str, agent: str, text: str | None = None
+    ) -> StoredMessage:
+        """Send a held answer as it is, or `text` instead (see `HandoffDesk.send_draft`)."""
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        async with self._lock(stored_id):
+            return await self.desk.send_draft(stored_id, agent, text)
+
+    async def decide_approval(
+        self, conversation_id: str, agent: str, *, approve: bool, note: str = ""
+    ) -> ChatReply:
+        """A person approves or declines the tool call the conversation waits on.
+
+        The turn that asked resumes at once: approved, the call runs (once, with its
+        idempotency key); declined, the model is told so. Its reply is stored and returned.
+
+        Raises:
+            NotFoundError: No such conversation.
+            ConflictError: No call waits for approval in it, or another person has it.
+        """
+        stored_id = self.ids(checked_id(conversation_id, "conversation_id"))
+        name = checked_name(agent)
+        async with self._lock(stored_id), self.store.turn_lock(stored_id):
+            with conversation_scope(stored_id):
+                conversation = await self.conversation(stored_id)
+                message_id = await self.desk.decide_approval(
+                    conversation, name, approve=approve, note=note
+                )
+                resumed = _upto(await self.conversation(stored_id), message_id)
+                return await self._answer(resumed, message_id, conversation.user_id, None)
+
+    async def replay(self, conversation_id: str, message_id: str | None = None) -> Replay:
+        """Run a stored turn again as a dry run: what happened then beside what would now.
+
+        Nothing acts and nothing is stored: side-effecting tools are described (or show
+        their recorded outcome), no case is opened, no audit event is written. Model
+        calls are real (and metered). `message_id` defaults to the latest customer message.
+
+        Raises:
+            NotFoundError: No such conversation, or it has no such customer message.
+        """
+        conversation = await self.conversation(conversation_id)
+        target = message_id or next(
+            (m.message_id for m in reversed(conversation.messages) if m.author == "customer"),
+            None,
+        )
+        if target is None or not conversation.has_message(target):
+            raise NotFoundError(f"conversation {conversation.id!r} has no such customer message")
+        history = await self.history.window(_upto(conversation, target), save=False)
+        context = await self._context(conversation, target, conversation.user_id, None)
+        dry = replace(self.gate, audit=None, queue=None)
+        with dry.active():
+            now = await self.system.run(history, context=context.with_(dry_run=True))
+        then_events = await self.store.audit.query(
+            AuditQuery(
+                conversation_id=conversation.id, where=(Condition("message_id", "=", target),)
+            )
+        )
+        held = await reasons_to_hold(
+            now,
+            policy=self.send_policy,
+            signals=context.signals or Signals(),
+            conversation_id=conversation.id,
+        )
+        return Replay(
+            conversation_id=conversation.id,
+            message_id=target,
+            then=conversation.reply_to(target),
+            then_events=tuple(then_events),
+            now=now,
+            held_now=() if escalates(now.record) else held,
+        )
+
     # -- one turn ------------------------------------------------------------------------
 
     async def _turn(
@@ -321,57 +419,133 @@ class ChatHandler:
         sink: QueueSink | None,
     ) -> ChatReply:
         history = await self.history.window(conversation)
-        result = await self.system.run(history, context=self._context(conversation, user_id, sink))
+        context = await self._context(conversation, message_id, user_id, sink)
+        # Tool arguments are redacted with the conversation's placeholders before they
+        # are recorded.
+        gate = replace(self.gate, redact=partial(self.redactor.scrub, conversation.id))
+        with turn_span(conversation.id, message_id=message_id) as span, gate.active():
+            result = await self.system.run(history, context=context)
+            reply = await self._settle(conversation, message_id, result, context, history)
+            set_attributes(
+                span,
+                route=reply.route,
+                tier=reply.tier,
+                confidence=reply.confidence,
+                escalated=reply.escalated,
+                sent=not reply.held,
+            )
+        return reply
+
+    async def _settle(
+        self,
+        conversation: Conversation,
+        message_id: str,
+        result: RunResult,
+        context: RunContext,
+        history: list[Message],
+    ) -> ChatReply:
+        """Store the turn's outcome: reply (or held draft), case, tier and audit events."""
         record = result.record
         escalated = escalates(record)
+        held: tuple[str, ...] = ()
+        if not escalated:
+            held = await reasons_to_hold(
+                result,
+                policy=self.send_policy,
+                signals=context.signals or Signals(),
+                conversation_id=conversation.id,
+            )
+        text = str(result.output)
         # The case first: a stored reply never names a case that is not there.
-        ticket_id = (
-            await open_case(self.store, conversation.id, record, history)
-            if escalated
-            else record.ticket_id
-        )
-        tier = "human" if escalated else record.tier
+        if held:
+            draft = await self.redactor.scrub(conversation.id, text)
+            ticket_id = await hold_draft(
+                self.store, conversation.id, message_id, draft=draft, reasons=held, history=history
+            )
+            text = HELD_NOTICE.format(ticket=ticket_id)
+        elif escalated:
+            ticket_id = await open_case(self.store, conversation.id, message_id, record, history)
+        else:
+            ticket_id = record.ticket_id
+        waits = escalated or bool(held)
+        tier = "human" if waits else record.tier
         await self.store.append(
             conversation.id,
-            author="bot",
-            content=str(result.output),
+            author="notice" if held else "bot",
+            content=text,
             in_reply_to=message_id,
-            metadata=reply_metadata(result, tier=tier, ticket_id=ticket_id),
+            metadata=reply_metadata(result, tier=tier, ticket_id=ticket_id, held=held),
         )
-        if escalated:
+        if waits:
             await self.store.update(conversation.id, ticket_id=ticket_id)
         elif tier in ("fast", "smart"):
             await self.store.update(conversation.id, tier=tier)
+        await self.redactor.save(conversation.id)  # placeholders of recorded arguments
+        await self.store.audit.record(
+            *decision_events(
+                conversation.id,
+                message_id,
+                result,
+                ticket_id=ticket_id,
+                held=held,
+                escalated=escalated,
+            )
+        )
         return ChatReply(
             conversation_id=conversation.id,
             message_id=message_id,
-            reply=str(result.output),
-            state="waiting_for_human" if escalated else "bot",
+            reply=text,
+            state="waiting_for_human" if waits else "bot",
             route=record.route,
             tier=tier,
             tier_reason=record.tier_reason,
             model=record.model,
-            escalated=escalated,
+            escalated=waits,
             ticket_id=ticket_id,
             recovery_level=record.recovery_level,
             usage=result.usage,
+            held=bool(held),
+            confidence=record.confidence,
         )
 
-    def _context(
-        self, conversation: Conversation, user_id: str | None, sink: QueueSink | None
+    async def _context(
+        self,
+        conversation: Conversation,
+        message_id: str,
+        user_id: str | None,
+        sink: QueueSink | None,
     ) -> RunContext:
-        """The run context of a turn: who, and the conversation's tier hold."""
+        """The run context of a turn: who, the message, and the conversation's tier hold.
+
+        A reply that the send policy may hold is not streamed: the customer must not read
+        what a person has yet to approve.
+        """
+        profile = await self._profile(user_id)
         held = self.tier_hold is not None and conversation.tier == "smart"
         return RunContext(
             conversation_id=conversation.id,
+            message_id=message_id,
             user_id=user_id,
             hold_tier="smart" if held else None,
             release_below=self.tier_hold.release_below if self.tier_hold and held else None,
-            stream_sink=sink,
+            stream_sink=None if self.send_policy.may_hold(profile) else sink,
+            signals=Signals(customer=profile) if profile is not None else None,
         )
+
+    async def _profile(self, user_id: str | None) -> CustomerProfile | None:
+        if self.customer_profile is None:
+            return None
+        profile = self.customer_profile(user_id)
+        return await profile if inspect.isawaitable(profile) else profile
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
         if lock is None:
             lock = self._locks[conversation_id] = asyncio.Lock()
         return lock
+
+
+def _upto(conversation: Conversation, message_id: str) -> Conversation:
+    """`conversation` as it was when the customer's `message_id` arrived."""
+    seq = next(m.seq for m in conversation.messages if m.message_id == message_id)
+    return replace(conversation, messages=tuple(m for m in conversation.messages if m.seq <= seq))

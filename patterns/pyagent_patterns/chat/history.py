@@ -39,8 +39,11 @@ class HistoryWindow:
         self.budget = budget
         self.summarizer = summarizer
 
-    async def window(self, conversation: Conversation) -> list[Message]:
-        """The messages the model sees, within the context budget."""
+    async def window(self, conversation: Conversation, *, save: bool = True) -> list[Message]:
+        """The messages the model sees, within the context budget.
+
+        ``save=False`` (a dry run) keeps a new summary out of the store.
+        """
         budget = self.budget
         unsummarised = [m for m in conversation.messages if m.seq > conversation.summary_upto]
         messages = with_summary(conversation.summary, unsummarised)
@@ -50,7 +53,8 @@ class HistoryWindow:
         if not older:
             return messages
         summary = await self._summarise(conversation.summary, older)
-        await self.store.update(conversation.id, summary=summary, summary_upto=older[-1].seq)
+        if save:
+            await self.store.update(conversation.id, summary=summary, summary_upto=older[-1].seq)
         return with_summary(summary, unsummarised[len(older) :])
 
     async def _summarise(

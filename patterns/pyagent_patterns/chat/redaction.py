@@ -56,6 +56,18 @@ class Redactor:
             raise UserError(check.message or "the message was refused")
         return check.sanitized_content
 
+    async def scrub(self, conversation_id: str, text: str) -> str:
+        """`text` (a tool argument, a held draft) redacted for the audit trail or the queue.
+
+        It uses the conversation's current placeholders and never raises. Unlike `redact`
+        it does not reload the stored map (the turn's own placeholders stay), and a text
+        the guards refuse is recorded as ``[withheld]``.
+        """
+        if self.guard is None:
+            return text
+        check = await self.guard.acheck(text, conversation_id=conversation_id)
+        return check.sanitized_content if check.passed and check.sanitized_content else "[withheld]"
+
     async def save(self, conversation_id: str) -> None:
         """Store the conversation's placeholder map (after its redacted text is stored).
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pyagent_providers import Usage
 
+from ..actions import AuditEvent
+from ..base import RunResult
 from .store import Conversation, ConversationState, StoredMessage
 
 __all__ = [
@@ -79,6 +81,9 @@ class ChatReply:
             holding notice (`BoundedExecution`): a fallback answer never looks normal.
         usage: Tokens this turn used, and what they cost (`cost`, USD).
         duplicate: The message id was delivered before; this is the stored reply.
+        held: The bot's answer waits as a draft for a person (`SendPolicy`); `reply` is
+            the notice the customer got instead.
+        confidence: The turn's computed confidence (what the send gate read).
     """
 
     conversation_id: str
@@ -94,6 +99,8 @@ class ChatReply:
     recovery_level: int = 0
     usage: Usage = field(default_factory=Usage)
     duplicate: bool = False
+    held: bool = False
+    confidence: float | None = None
 
     @property
     def cost(self) -> Decimal | None:
@@ -120,7 +127,30 @@ class ChatReply:
             },
             "cost_usd": None if self.cost is None else str(self.cost),
             "duplicate": self.duplicate,
+            "held": self.held,
+            "confidence": self.confidence,
         }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Replay:
+    """A stored turn run again as a dry run (`ChatHandler.replay`): then and now.
+
+    Attributes:
+        conversation_id: The conversation (stored form).
+        message_id: The customer message replayed.
+        then: The reply stored for it (``None``: it was never answered).
+        then_events: The audit events of its turn(s).
+        now: What the system decides today, with no side effect and no case opened.
+        held_now: Why today's reply would wait for a person (empty: it would be sent).
+    """
+
+    conversation_id: str
+    message_id: str
+    then: StoredMessage | None
+    then_events: tuple[AuditEvent, ...]
+    now: RunResult
+    held_now: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -152,4 +182,6 @@ def replayed(conversation: Conversation, message_id: str, stored: StoredMessage)
         ticket_id=meta.get("ticket_id") or conversation.ticket_id,
         recovery_level=int(meta.get("recovery_level") or 0),
         duplicate=True,
+        held=bool(meta.get("held")),
+        confidence=meta.get("confidence"),
     )

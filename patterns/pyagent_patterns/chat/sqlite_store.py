@@ -32,6 +32,7 @@ from filelock import AsyncFileLock
 from pyagent_providers import ConflictError, NotFoundError
 from pyagent_providers.sqlite import SQLiteFile
 
+from ..actions import SQLiteActionLedger, SQLiteAuditLog
 from ..escalations import SQLiteEscalationQueue
 from .store import (
     UPDATABLE,
@@ -98,11 +99,15 @@ class SQLiteConversationStore:
     Attributes:
         escalations: The conversations' cases, in the same file; give it to the support
             system (``HumanInTheLoop(queue=...)``) so its cases are the conversations'.
+        actions: The side-effecting tool calls (`SQLiteActionLedger`), in the same file.
+        audit: The audit trail (`SQLiteAuditLog`), in the same file.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
         self.escalations = SQLiteEscalationQueue(self.path)  # creates the cases' table
+        self.actions = SQLiteActionLedger(self.path)
+        self.audit = SQLiteAuditLog(self.path)
         self.db = SQLiteFile(self.path, schema=_SCHEMA, busy_timeout=30)
         self._locks = self.path.with_name(self.path.name + ".locks")
         self._locks.mkdir(exist_ok=True)
@@ -112,8 +117,8 @@ class SQLiteConversationStore:
 
     def close(self) -> None:
         """Close the database."""
-        self.db.close()
-        self.escalations.db.close()
+        for db in (self.db, self.escalations.db, self.actions.db, self.audit.db):
+            db.close()
 
     def turn_lock(self, conversation_id: str) -> AbstractAsyncContextManager[object]:
         """A lock across processes for one conversation's turn (waits off the event loop)."""

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from pyagent_providers import Message
 
+from ..actions import ActionLedger, AuditLog
 from ..escalations import EscalationQueue, default_data_dir
 
 __all__ = [
@@ -120,8 +121,12 @@ class Conversation:
     messages: tuple[StoredMessage, ...] = ()
 
     def reply_to(self, message_id: str) -> StoredMessage | None:
-        """The stored reply to the customer's `message_id`, if there is one."""
-        return next((m for m in self.messages if m.in_reply_to == message_id), None)
+        """The latest stored reply to the customer's `message_id`, if there is one.
+
+        A message can have several: a notice that a person must approve a step, then the
+        answer once they did.
+        """
+        return next((m for m in reversed(self.messages) if m.in_reply_to == message_id), None)
 
     def has_message(self, message_id: str) -> bool:
         """Whether the customer's `message_id` is stored."""
@@ -157,6 +162,16 @@ class ConversationStore(Protocol):
     @property
     def escalations(self) -> EscalationQueue:
         """The conversations' cases (where ``ticket_id`` points)."""
+        ...
+
+    @property
+    def actions(self) -> ActionLedger:
+        """The side-effecting tool calls of the conversations' turns, by idempotency key."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit trail of the conversations' turns and of the people who work them."""
         ...
 
     async def get(self, conversation_id: str) -> Conversation | None:

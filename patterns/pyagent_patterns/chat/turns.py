@@ -10,16 +10,26 @@ from always holds every conversation that waits for one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from pyagent_providers import Message
 
+from ..actions import AuditEvent
 from ..base import RunResult
 from ..record import RecoveryLevel, TurnRecord
 from .replies import ChatReply
 from .store import Conversation, ConversationStore
 
-__all__ = ["ACKNOWLEDGEMENT", "acknowledge", "escalates", "open_case", "reply_metadata"]
+__all__ = [
+    "ACKNOWLEDGEMENT",
+    "acknowledge",
+    "decision_events",
+    "escalates",
+    "hold_draft",
+    "open_case",
+    "reply_metadata",
+]
 
 # What the customer is told while a person has not answered yet: true in either state.
 ACKNOWLEDGEMENT = {
@@ -45,10 +55,14 @@ def escalates(record: TurnRecord) -> bool:
     return record.escalated or record.recovery_level == RecoveryLevel.HOLDING_NOTICE
 
 
-def reply_metadata(result: RunResult, *, tier: str | None, ticket_id: str | None) -> dict[str, Any]:
+def reply_metadata(
+    result: RunResult, *, tier: str | None, ticket_id: str | None, held: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What is stored with the bot's reply (what `replayed` gives back)."""
     record = result.record
     return {
+        "confidence": record.confidence,
+        "held": list(held),
         "route": record.route,
         "tier": tier,
         "tier_reason": record.tier_reason,
@@ -65,15 +79,21 @@ def reply_metadata(result: RunResult, *, tier: str | None, ticket_id: str | None
 async def open_case(
     store: ConversationStore,
     conversation_id: str,
+    message_id: str,
     record: TurnRecord,
     history: Sequence[Message],
 ) -> str:
-    """The id of the turn's case in ``store.escalations``, opened there if it is not."""
+    """The id of the turn's case in ``store.escalations``, opened there if it is not.
+
+    One case per customer message: a redelivered message finds the case its first
+    delivery opened.
+    """
     cases = store.escalations
     if record.ticket_id is not None and await cases.get(record.ticket_id) is not None:
         return record.ticket_id
     holding = not record.escalated
     case = await cases.put(
+        key=f"turn:{conversation_id}:{message_id}",
         summary=HOLDING_SUMMARY if holding else (record.escalation_reason or "Escalated."),
         reason="holding_notice" if holding else (record.escalation_reason or "escalated"),
         conversation=history,
@@ -82,6 +102,69 @@ async def open_case(
         metadata={"escalation_reasons": list(record.escalation_reasons)},
     )
     return case.id
+
+
+async def hold_draft(
+    store: ConversationStore,
+    conversation_id: str,
+    message_id: str,
+    *,
+    draft: str,
+    reasons: Sequence[str],
+    history: Sequence[Message],
+) -> str:
+    """Queue the bot's (redacted) answer as a draft for a person; the case's id."""
+    case = await store.escalations.put(
+        key=f"draft:{conversation_id}:{message_id}",
+        summary="The bot's answer waits for review: " + "; ".join(reasons) + ".",
+        reason="draft review",
+        conversation=history,
+        conversation_id=conversation_id,
+        metadata={"draft": draft, "held_because": list(reasons), "message_id": message_id},
+    )
+    return case.id
+
+
+def decision_events(
+    conversation_id: str,
+    message_id: str,
+    result: RunResult,
+    *,
+    ticket_id: str | None,
+    held: Sequence[str],
+    escalated: bool,
+) -> tuple[AuditEvent, AuditEvent]:
+    """The audit events of a turn: what it decided, and whether its reply was sent."""
+    record = result.record
+    event = partial(
+        AuditEvent,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        actor=record.agent,
+        confidence=record.confidence,
+    )
+    decision = event(
+        kind="decision",
+        data={
+            "route": record.route,
+            "tier": record.tier,
+            "tier_reason": record.tier_reason,
+            "difficulty": record.difficulty,
+            "model": record.model,
+            "escalated": escalated,
+            "escalation_reasons": list(record.escalation_reasons),
+            "recovery_level": int(record.recovery_level),
+            "tool_calls": [call.name for call in record.tool_calls],
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "cost_usd": None if result.cost is None else str(result.cost),
+        },
+    )
+    sent = not held  # a hand-off notice is sent too; a held answer is not
+    reply = event(
+        kind="reply", data={"sent": sent, "held_because": list(held), "ticket_id": ticket_id}
+    )
+    return decision, reply
 
 
 async def acknowledge(
