@@ -63,7 +63,7 @@ async def reasons_to_hold(
     """Why `result`'s reply must wait for a person (empty: send it)."""
     reasons: list[str] = []
     if policy.guard is not None:
-        granted = frozenset().union(
+        granted = frozenset[str]().union(
             *(
                 call.grants
                 for call in result.record.tool_calls
