@@ -37,7 +37,7 @@ def pii(placeholders: PlaceholderMap) -> Iterator[PIIGuard]:
 
 @pytest.fixture(scope="module")
 def leak(pii: PIIGuard) -> LeakGuard:
-    return LeakGuard(pii)
+    return LeakGuard(pii, entities=pii.entities)  # names and places checked too
 
 
 def assert_no_raw_values(result: GuardResult, *raw_values: str) -> None:
@@ -284,7 +284,7 @@ def test_conversation_none_shares_the_input_guards_default(pii: PIIGuard) -> Non
     placeholders = PlaceholderMap()
     guard = PIIGuard(placeholders=placeholders)
     guard.check("I'm at zoe.park@example.com")
-    leak = LeakGuard(pii, placeholders)  # the other guard's analysis, this map
+    leak = LeakGuard(pii, placeholders, entities=pii.entities)  # the other guard's analysis
     assert leak.check_reply("Sent to zoe.park@example.com.", ReplyContext()).passed
     assert not LeakGuard(pii, PlaceholderMap()).check_reply("Sent to zoe.park@example.com.").passed
 
@@ -468,3 +468,12 @@ def test_known_looks_up_without_assigning() -> None:
     assert not placeholders.known("c", "EMAIL_ADDRESS", "bob@example.com")
     assert not placeholders.known("c", "PERSON", "ann@example.com")
     assert placeholders.placeholder("c", "EMAIL_ADDRESS", "bob@example.com") == "<EMAIL_ADDRESS_2>"
+
+
+def test_by_default_only_identifiers_count_and_public_addresses_pass(pii: PIIGuard) -> None:
+    leak = LeakGuard(pii, PlaceholderMap(), public=("@orbitly.com",))
+    context = ReplyContext(conversation_id="d")
+    ui_text = "Open Settings → Billing → Invoice history and click Generate token."
+    assert leak.check_reply(ui_text, context).passed
+    assert leak.check_reply("Write to billing@orbitly.com", context).passed
+    assert not leak.check_reply("Write to jo@example.com", context).passed

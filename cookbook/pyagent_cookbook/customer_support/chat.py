@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from pyagent_guardrails import PlaceholderMap
-from pyagent_patterns import ChatHandler, SQLiteConversationStore
+from pyagent_patterns import ChatHandler, SendPolicy, SQLiteConversationStore
 
 from .models import Models
-from .system import MAX_MESSAGE_CHARS, Classification, SupportSystem
+from .system import MAX_MESSAGE_CHARS, Classification, SupportSystem, system_prompts
 
 __all__ = ["chat_handler"]
 
@@ -29,7 +29,14 @@ def chat_handler(
             placeholders stay consistent across restarts.
         models: The tiers' models; chosen from the environment by default.
         classification: See `SupportSystem`.
-        **options: Passed to `ChatHandler` (``context_budget``, ``tier_hold``, ``limits``...).
+        **options: Passed to `ChatHandler` (``context_budget``, ``tier_hold``, ``limits``,
+            ``send_policy``, ``tool_policy``, ``customer_profile``...).
+
+    Every reply passes the system's reply guards (`SupportSystem.reply_guard`) before it
+    is sent; one that fails waits as a draft for a person. Confidence gating is off by
+    default (``send_policy=SendPolicy(min_confidence=..., guard=...)`` turns it on): the
+    local triage's confidences are calibrated, but an untuned threshold would send most
+    conversations to people.
     """
     conversations = SQLiteConversationStore(store)
     placeholders = PlaceholderMap(salt=conversations.secret())
@@ -43,6 +50,9 @@ def chat_handler(
     # The triage reads a short follow-up together with the turn before it, which is what
     # the tier hold approximated; holding as well kept easy follow-ups on the smart tier.
     options.setdefault("tier_hold", None)
+    options.setdefault(
+        "send_policy", SendPolicy(guard=system.reply_guard, system_prompts=system_prompts())
+    )
     return ChatHandler(
         system.pipeline,
         conversations,

@@ -13,7 +13,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pyagent_guardrails import GuardrailChain, LengthGuard, PIIGuard, PlaceholderMap
+from pyagent_guardrails import (
+    GuardrailChain,
+    LeakGuard,
+    LengthGuard,
+    PIIGuard,
+    PlaceholderMap,
+    PromiseGuard,
+    SystemPromptGuard,
+)
 from pyagent_patterns import (
     Agent,
     BoundedExecution,
@@ -150,6 +158,7 @@ class SupportSystem:
         self.queue = queue or SQLiteEscalationQueue(queue_path)
         self.tracker: CostTracker = tracker or SQLiteCostTracker()
         self.input_guard = _input_guard(placeholders)
+        self.reply_guard = _reply_guard(self.input_guard, placeholders)
         router = _router(models, self.tracker)
         # Calls outside the tiered bots (triage cascade, judge, summaries) are metered too.
         fast = router.metered(router.registry[models.fast_name])
@@ -312,6 +321,25 @@ def _input_guard(placeholders: PlaceholderMap | None) -> GuardrailChain:
             PIIGuard(redact=True, placeholders=placeholders),
         ]
     )
+
+
+def _reply_guard(
+    input_guard: GuardrailChain, placeholders: PlaceholderMap | None
+) -> GuardrailChain:
+    """What every reply must pass before it is sent.
+
+    No promise a tool did not grant, no PII the customer did not send, no secret, no
+    system-prompt text.
+    """
+    pii = next(guard for guard in input_guard.guards if isinstance(guard, PIIGuard))
+    leak = LeakGuard(pii, placeholders, public=("@orbitly.com",))  # the help centre's addresses
+    return GuardrailChain([PromiseGuard(), leak, SystemPromptGuard()])
+
+
+def system_prompts() -> tuple[str, ...]:
+    """Every instruction the recipe's models are given (the reply guard looks for them)."""
+    bots = tuple(prompt for pair in BOT_PROMPTS.values() for prompt in pair)
+    return (*bots, CLASSIFIER_PROMPT, HANDOFF_PROMPT, FALLBACK_PROMPT)
 
 
 def _router(models: Models, tracker: CostTracker) -> RouterMiddleware:
