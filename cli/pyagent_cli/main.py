@@ -4,7 +4,8 @@ Exit codes (a contract scripts rely on): 0 ok, 2 bad input (one-line reason on s
 1 internal error.
 
 ``--recipe NAME`` (before the command) chooses the support system that ``demo``,
-``route``, ``cost-profile``, ``calibrate``, ``eval``, ``chat`` and ``serve`` run: the name
+``route``, ``cost-profile``, ``calibrate``, ``eval``, ``chat``, ``serve``, ``replay`` and
+``queue approve|decline`` run (``demo --recipe NAME`` too, which wins): the name
 of an entry point in group ``pyagent.recipes`` (``customer-support``, registered by the
 cookbook) or a module path (default: ``pyagent_cookbook.customer_support``), e.g.
 ``pyagent --recipe my_company.support route "Where is my invoice?"``. A recipe is a
@@ -30,6 +31,11 @@ from .recipes import DEFAULT_RECIPE, ENTRY_POINT_GROUP
 __all__ = ["main"]
 
 CLASSIFICATIONS = ("auto", "local", "cascade", "llm")
+QUEUE_ACTIONS = (
+    *("list", "show", "claim", "reply", "hand-back"),
+    *("send", "edit", "approve", "decline"),  # held drafts, tool calls awaiting approval
+)
+AUDIT_KINDS = ("decision", "tool_call", "reply", "human_action")
 CLASSIFICATION_HELP = (
     "how triage decides: local classifiers, cascade (local where confident, else one LLM call "
     "with the 8 nearest labelled tickets), llm (every signal by that call); auto = cascade "
@@ -59,12 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_decision_commands(commands.add_parser)
     _add_conversation_commands(commands.add_parser)
+    _add_review_commands(commands.add_parser)
     return parser
 
 
 def _add_decision_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """demo, route, cost-profile, calibrate and eval: the recipe's decisions, measured."""
-    add("demo", help="run the seed 002 support system on its demo queries")
+    demo = add("demo", help="run the seed 002 support system on its demo queries")
+    demo.add_argument(
+        "--recipe",
+        default=argparse.SUPPRESS,  # unset: the global --recipe
+        metavar="NAME",
+        help="the support system to run (as the global --recipe; this one wins)",
+    )
     route = add(
         "route",
         help="route one message (or a JSONL file) through guards, classification and tiers",
@@ -117,19 +130,34 @@ def _add_conversation_commands(add: Callable[..., argparse.ArgumentParser]) -> N
     chat.add_argument("--conversation", help="continue this conversation id")
     chat.add_argument("--store", help="the conversations' SQLite file")
     chat.add_argument("--classification", choices=CLASSIFICATIONS, default="auto")
-    queue = add("queue", help="the human queue: list, show, claim, reply, hand back")
-    queue.add_argument("action", choices=("list", "show", "claim", "reply", "hand-back"))
+    queue = add(
+        "queue",
+        help="the human queue: list, show, claim, reply, hand back; send or edit held drafts; "
+        "approve or decline tool calls",
+        description="The human queue. send: send the held draft as it is; edit ID TEXT: send "
+        "TEXT instead; approve/decline: decide the tool call the turn waits on (the turn "
+        "resumes with the recipe's system, which is loaded for that).",
+    )
+    queue.add_argument("action", choices=QUEUE_ACTIONS)
     queue.add_argument("conversation", nargs="?", help="the conversation id")
-    queue.add_argument("text", nargs="?", help="the reply (for reply)")
+    queue.add_argument("text", nargs="?", help="the text to send (for reply and edit)")
     queue.add_argument("--agent", help="your name (default: the login name)")
+    queue.add_argument("--note", default="", help="why (approve, decline; kept in the audit)")
     queue.add_argument("--store", help="the conversations' SQLite file")
     queue.add_argument("--json", action="store_true")
+    queue.add_argument(
+        "--classification",
+        choices=CLASSIFICATIONS,
+        default="auto",
+        help="triage of the resumed turn (approve, decline)",
+    )
     serve = add(
         "serve",
         help="serve the chat handler over HTTP (docs at /docs)",
         description="Serve the chat handler over HTTP and SSE. Environment: "
-        "PYAGENT_CUSTOMER_SECRET (required; the key of customer tokens, hex or text) and "
-        "PYAGENT_AGENT_TOKENS (name=token,name2=token2: who may use the human queue).",
+        "PYAGENT_CUSTOMER_SECRET (required; the key of customer tokens, hex or text), "
+        "PYAGENT_AGENT_TOKENS (name=token,name2=token2: who may use the human queue) and "
+        "PYAGENT_WEBHOOK_SECRET (optional; the key of the ticket webhook's signatures).",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -149,6 +177,46 @@ def _add_conversation_commands(add: Callable[..., argparse.ArgumentParser]) -> N
         "(the embedding service normally issues these with issue_customer_token).",
     )
     token.add_argument("user_id", help="the customer's id")
+
+
+def _add_review_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Audit and replay: what the turns decided and did, and what they would do now."""
+    audit = add(
+        "audit",
+        help="the audit trail: decisions, tool calls, replies, people's actions",
+        description="Print the store's audit events, oldest first (redacted: no raw PII).",
+    )
+    audit.add_argument("--conversation", metavar="ID", help="only this conversation")
+    audit.add_argument(
+        "--since", metavar="T", help="from this ISO date/time (UTC) or age (30m, 24h, 7d) on"
+    )
+    audit.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COND",
+        help='FIELD OP VALUE, e.g. "confidence<0.9" or "tool=issue_refund"; repeatable (AND)',
+    )
+    audit.add_argument(
+        "--kind", action="append", default=[], choices=AUDIT_KINDS, help="repeatable"
+    )
+    audit.add_argument("--limit", type=int, default=1000, help="at most N events")
+    audit.add_argument("--store", help="the conversations' SQLite file")
+    audit.add_argument("--json", action="store_true", help="a JSON array of the events")
+    replay = add(
+        "replay",
+        help="run a stored turn again as a dry run: what it did then beside what it does now",
+        description="Replay a stored turn (a conversation's latest customer message, "
+        "--message ID, or the turn a case ESC-… is about) with the recipe's system: no tool "
+        "with a side effect runs, no case opens, nothing is stored; the models are called.",
+    )
+    replay.add_argument("conversation", help="the conversation id, or a case id (ESC-000123)")
+    replay.add_argument("--message", metavar="ID", help="the customer message id to replay")
+    replay.add_argument("--store", help="the conversations' SQLite file")
+    replay.add_argument("--json", action="store_true", help="then and now as JSON")
+    replay.add_argument(
+        "--classification", choices=CLASSIFICATIONS, default="auto", help=CLASSIFICATION_HELP
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -239,6 +307,9 @@ def _queue(args: argparse.Namespace) -> int:
             store=args.store,
             agent=args.agent,
             as_json=args.json,
+            note=args.note,
+            recipe=args.recipe,
+            classification=args.classification,
         )
     )
 
@@ -252,6 +323,37 @@ def _serve(args: argparse.Namespace) -> int:
         store=args.store,
         classification=args.classification,
         recipe=args.recipe,
+    )
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_command
+
+    return asyncio.run(
+        audit_command(
+            conversation=args.conversation,
+            since=args.since,
+            where=args.where,
+            kinds=args.kind,
+            limit=args.limit,
+            store=args.store,
+            as_json=args.json,
+        )
+    )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay import replay_command
+
+    return asyncio.run(
+        replay_command(
+            args.conversation,
+            message_id=args.message,
+            store=args.store,
+            as_json=args.json,
+            classification=args.classification,
+            recipe=args.recipe,
+        )
     )
 
 
@@ -298,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
             "queue": _queue,
             "serve": _serve,
             "token": _token,
+            "audit": _audit,
+            "replay": _replay,
         }
         return commands[args.command](args)
     except PyAgentError as error:

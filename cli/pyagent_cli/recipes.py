@@ -9,7 +9,8 @@ customer-support recipe, whose types are the contract's:
 - ``demo``: ``demo()``, a coroutine function that prints the demo;
 - ``route``, ``cost-profile``, ``calibrate``: ``SupportSystem`` and ``Classification``;
 - ``eval``: ``SupportSystem``, ``chat_handler`` and ``Classification``;
-- ``chat``, ``serve``: ``chat_handler`` and ``Classification``.
+- ``chat``, ``serve``, ``replay``, ``queue approve|decline``: ``chat_handler`` and
+  ``Classification``.
 
 ``Classification`` is a ``Literal`` of the triage modes the recipe accepts
 (``--classification``, whose choices are the cookbook's, must also be one of them).
@@ -48,6 +49,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "eval": ("SupportSystem", "chat_handler", "Classification"),
     "chat": ("chat_handler", "Classification"),
     "serve": ("chat_handler", "Classification"),
+    "replay": ("chat_handler", "Classification"),
+    # approve and decline resume the waiting turn with the recipe's system
+    "queue approve": ("chat_handler", "Classification"),
+    "queue decline": ("chat_handler", "Classification"),
 }
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 

@@ -6,6 +6,8 @@ Secrets come from the environment, never from the command line (where ``ps`` sho
   is used as its UTF-8 bytes. Required: without it the server would accept no customer.
 - ``PYAGENT_AGENT_TOKENS``: ``name=token,name2=token2``, the people who work the queue;
   empty or unset means nobody can use the queue endpoints.
+- ``PYAGENT_WEBHOOK_SECRET``: the key of the helpdesk webhook's signatures (hex or text,
+  at least 16 bytes); unset, ``POST /v1/webhooks/tickets`` answers 404.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pyagent_providers.telemetry import configure_tracing
 
 from .recipes import DEFAULT_RECIPE, load_recipe
 
-__all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command"]
+__all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command", "webhook_secret"]
 
 
 MIN_SECRET_BYTES = 16  # 128 bits: a guessable key would let anyone forge customer tokens
@@ -31,16 +33,32 @@ def customer_secret() -> bytes:
     Raises:
         UserError: It is not set, or shorter than 16 bytes (e.g. ``short``).
     """
-    value = os.environ.get("PYAGENT_CUSTOMER_SECRET", "").strip()
-    if not value:
+    secret = _secret("PYAGENT_CUSTOMER_SECRET")
+    if secret is None:
         raise UserError("set PYAGENT_CUSTOMER_SECRET (the key of customer tokens) first")
+    return secret
+
+
+def webhook_secret() -> bytes | None:
+    """``PYAGENT_WEBHOOK_SECRET`` as bytes (hex is decoded); ``None`` when it is not set.
+
+    Raises:
+        UserError: It is shorter than 16 bytes.
+    """
+    return _secret("PYAGENT_WEBHOOK_SECRET")
+
+
+def _secret(variable: str) -> bytes | None:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return None
     try:
         secret = bytes.fromhex(value)
     except ValueError:
         secret = value.encode()
     if len(secret) < MIN_SECRET_BYTES:
         raise UserError(
-            f"PYAGENT_CUSTOMER_SECRET is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} "
+            f"{variable} is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} "
             'random bytes, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
         )
     return secret
@@ -73,7 +91,7 @@ def serve_command(
 ) -> int:
     """Serve `recipe`'s chat handler (the cookbook support system's) until interrupted."""
     # the secrets first: a misconfigured server fails at once, not after loading models
-    secret, tokens = customer_secret(), agent_tokens()
+    secret, tokens, hook_secret = customer_secret(), agent_tokens(), webhook_secret()
     try:
         import uvicorn
     except ImportError as exc:
@@ -81,7 +99,9 @@ def serve_command(
     configure_tracing()  # OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER turn traces on
     loaded = load_recipe(recipe, "serve")
     handler = loaded.chat_handler(store, classification=loaded.classification(classification))
-    app = create_app(handler, customer_secret=secret, agent_tokens=tokens)
+    app = create_app(
+        handler, customer_secret=secret, agent_tokens=tokens, webhook_secret=hook_secret
+    )
     # log_config=None: uvicorn's records go through pyagent's format (time, level, conversation)
     uvicorn.run(app, host=host, port=port, log_config=None)
     return 0

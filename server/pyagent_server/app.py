@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from importlib.metadata import version
 from typing import Annotated, Any
 
@@ -17,28 +17,19 @@ from pyagent_providers import AccessDenied, MissingDependencyError, UserError
 
 try:
     from fastapi import APIRouter, Depends, FastAPI, Request, Response
-    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
-    from fastapi.routing import APIRoute
-    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
     from fastapi_offline import FastAPIOffline
     from starlette.exceptions import HTTPException
 except ImportError as exc:  # the server extra is optional; say which one to install
     raise MissingDependencyError(exc.name or "fastapi", "server") from exc
 
-from .errors import StatusError, Unauthenticated, error_reply, validation_error
+from .errors import error_reply
 from .middleware import ACCESS_LOG, BodyLimit
-from .models import (
-    ConversationOut,
-    ConversationSummaryOut,
-    ErrorOut,
-    HealthOut,
-    MessageBody,
-    MessageOut,
-    ReplyBody,
-    ReplyOut,
-)
-from .tokens import Caller, person_named, verify_customer_token
+from .models import ConversationOut, ErrorOut, HealthOut, MessageBody, ReplyOut
+from .queue_routes import audit_routes, queue_routes
+from .routing import CallerDependency, GuardedRoute, authenticator, error_response
+from .tokens import Caller
+from .webhooks import webhook_routes
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -51,7 +42,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    handler: ChatHandler, *, customer_secret: bytes, agent_tokens: Mapping[str, str]
+    handler: ChatHandler,
+    *,
+    customer_secret: bytes,
+    agent_tokens: Mapping[str, str],
+    webhook_secret: bytes | None = None,
 ) -> FastAPI:
     """The FastAPI application serving `handler` (see the package docstring).
 
@@ -63,15 +58,19 @@ def create_app(
         handler: The chat handler.
         customer_secret: Key of the customers' tokens (`issue_customer_token`).
         agent_tokens: Bearer token → name of each person who works the queue.
+        webhook_secret: Key of the helpdesk webhook's signatures; ``None``: the webhook
+            route answers 404 (see `pyagent_server.webhooks`).
 
     Raises:
-        UserError: The customer secret is empty.
+        UserError: The customer secret, or a given webhook secret, is empty.
     """
     if not customer_secret:
         raise UserError("the customer secret is empty")
+    if webhook_secret is not None and not webhook_secret:
+        raise UserError("the webhook secret is empty")
     ACCESS_LOG.ids = handler.ids
     logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG)  # once: the same filter
-    caller = _authenticator(customer_secret, dict(agent_tokens))
+    caller = authenticator(customer_secret, dict(agent_tokens))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
@@ -88,75 +87,26 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.router.route_class = _GuardedRoute
+    app.router.route_class = GuardedRoute
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(HTTPException)
     async def no_route(request: Request, error: HTTPException) -> Response:
-        return _error_response(error)
+        return error_response(error)
 
     @app.get("/healthz", summary="Liveness check", response_model=HealthOut)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     app.include_router(_customer_routes(handler, caller), responses=_ERRORS)
-    app.include_router(_queue_routes(handler, caller), responses=_ERRORS)
+    app.include_router(queue_routes(handler, caller), responses=_ERRORS)
+    app.include_router(audit_routes(handler, caller), responses=_ERRORS)
+    app.include_router(webhook_routes(handler, webhook_secret), responses=_ERRORS)
     return app
 
 
-def _error_response(error: BaseException) -> Response:
-    if isinstance(error, RequestValidationError):
-        error = validation_error(error.errors())
-    elif isinstance(error, HTTPException):  # routing: no such path or method
-        error = StatusError(str(error.detail), status=error.status_code)
-    status, body, headers = error_reply(error)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-class _GuardedRoute(APIRoute):
-    """Answers every failure of a route as ``{"error": ...}``."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        answer = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await answer(request)
-            except Exception as error:
-                return _error_response(error)
-
-        return guarded
-
-
-CallerDependency = Callable[..., Coroutine[Any, Any, Caller]]
-
-
-def _authenticator(customer_secret: bytes, tokens: dict[str, str]) -> CallerDependency:
-    """The dependency that turns the bearer token into a customer or a person."""
-    bearer = HTTPBearer(
-        auto_error=False,
-        description="A customer token (issue_customer_token) or a person's queue token.",
-    )
-
-    async def caller(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Caller:
-        if credentials is None:
-            raise Unauthenticated("send a bearer token in the Authorization header")
-        token = credentials.credentials
-        name = person_named(tokens, token)
-        if name is not None:
-            return Caller("person", name)
-        user_id = verify_customer_token(customer_secret, token)
-        if user_id is None:
-            raise Unauthenticated("the bearer token is not valid")
-        return Caller("customer", user_id)
-
-    return caller
-
-
 def _customer_routes(handler: ChatHandler, caller: CallerDependency) -> APIRouter:
-    routes = APIRouter(route_class=_GuardedRoute, tags=["conversations"])
+    routes = APIRouter(route_class=GuardedRoute, tags=["conversations"])
 
     @routes.post(
         "/v1/conversations/{conversation_id}/messages",
@@ -198,51 +148,6 @@ def _customer_routes(handler: ChatHandler, caller: CallerDependency) -> APIRoute
     ) -> dict[str, Any]:
         owner = who.name if who.role == "customer" else None
         return (await handler.conversation(conversation_id, user_id=owner)).as_dict()
-
-    return routes
-
-
-def _queue_routes(handler: ChatHandler, caller: CallerDependency) -> APIRouter:
-    async def person(who: Annotated[Caller, Depends(caller)]) -> str:
-        if who.role != "person":
-            raise AccessDenied("the queue is for support staff, not customer tokens")
-        return who.name
-
-    routes = APIRouter(route_class=_GuardedRoute, prefix="/v1/queue", tags=["human queue"])
-
-    @routes.get(
-        "", summary="List escalated conversations", response_model=list[ConversationSummaryOut]
-    )
-    async def list_queue(agent: Annotated[str, Depends(person)]) -> list[dict[str, Any]]:
-        return [c.as_dict(with_messages=False) for c in await handler.queue()]
-
-    @routes.post(
-        "/{conversation_id}/claim",
-        summary="Take an escalated conversation",
-        response_model=ConversationOut,
-    )
-    async def claim(conversation_id: str, agent: Annotated[str, Depends(person)]) -> dict[str, Any]:
-        return (await handler.claim(conversation_id, agent)).as_dict()
-
-    @routes.post(
-        "/{conversation_id}/reply",
-        summary="Reply to the customer as a person",
-        response_model=MessageOut,
-    )
-    async def person_reply(
-        conversation_id: str, reply: ReplyBody, agent: Annotated[str, Depends(person)]
-    ) -> Any:
-        return (await handler.human_reply(conversation_id, agent, reply.text)).as_dict()
-
-    @routes.post(
-        "/{conversation_id}/hand-back",
-        summary="Return a conversation to the bot",
-        response_model=ConversationOut,
-    )
-    async def hand_back(
-        conversation_id: str, agent: Annotated[str, Depends(person)]
-    ) -> dict[str, Any]:
-        return (await handler.hand_back(conversation_id, agent)).as_dict()
 
     return routes
 

@@ -88,4 +88,11 @@ def validation_error(errors: Any) -> StatusError:
         f"{problem.get('msg', 'invalid')}"
         for problem in problems
     )
-    return StatusError(f"the request body does not have the expected shape ({details})", status=422)
+    # the body, or the query string and path of the URL
+    what = "request body" if all(_in_body(problem) for problem in problems) else "request"
+    return StatusError(f"the {what} does not have the expected shape ({details})", status=422)
+
+
+def _in_body(problem: Mapping[str, Any]) -> bool:
+    location = tuple(problem.get("loc", ()))
+    return not location or location[0] == "body"

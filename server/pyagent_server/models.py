@@ -8,15 +8,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "AuditEventOut",
+    "AuditOut",
     "ConversationOut",
     "ConversationSummaryOut",
+    "DecisionBody",
+    "DraftBody",
     "ErrorOut",
     "HealthOut",
     "MessageBody",
     "MessageOut",
     "ReplyBody",
     "ReplyOut",
+    "TicketEventBody",
     "UsageOut",
+    "WebhookOut",
 ]
 
 State = Literal["bot", "waiting_for_human", "with_human"]
@@ -36,6 +42,32 @@ class ReplyBody(BaseModel):
     """A person's reply to the customer."""
 
     text: str = Field(description="The reply.")
+
+
+class DraftBody(BaseModel):
+    """What a person sends for a held draft."""
+
+    text: str | None = Field(
+        default=None, description="null: send the bot's draft as it is; else send this instead."
+    )
+
+
+class DecisionBody(BaseModel):
+    """A person's approval or refusal of a tool call."""
+
+    note: str = Field(
+        default="", max_length=2_000, description="Why (kept in the audit trail; no PII)."
+    )
+
+
+class TicketEventBody(BaseModel):
+    """A helpdesk's ticket event (seed 004's ``ticket.created`` webhook)."""
+
+    event_id: str = Field(description="The delivery's event id: redelivering it answers once.")
+    ticket_id: str = Field(description="The ticket: one conversation, ``ticket-<id>``.")
+    customer_id: str | None = Field(default=None, description="The customer, if known.")
+    subject: str | None = Field(default=None, description="The ticket's subject.")
+    body: str = Field(description="The customer's message.")
 
 
 class UsageOut(BaseModel):
@@ -64,6 +96,24 @@ class ReplyOut(BaseModel):
     usage: UsageOut
     cost_usd: str | None = Field(description="What the turn cost; null when a price is unknown.")
     duplicate: bool = Field(description="True when this message id was answered before.")
+    held: bool = Field(
+        default=False,
+        description="The bot's answer waits as a draft for a person; `reply` is the notice.",
+    )
+    confidence: float | None = Field(
+        default=None, description="The turn's computed confidence (what the send gate read)."
+    )
+
+
+class WebhookOut(BaseModel):
+    """What a ticket event produced."""
+
+    event_id: str
+    ticket_id: str
+    status: Literal["processed", "duplicate"] = Field(
+        description="duplicate: this event was answered before; `reply` is that answer."
+    )
+    reply: ReplyOut
 
 
 class MessageOut(BaseModel):
@@ -97,6 +147,25 @@ class ConversationOut(ConversationSummaryOut):
     """A conversation with its (redacted) messages."""
 
     messages: list[MessageOut]
+
+
+class AuditEventOut(BaseModel):
+    """One audit event (redacted: scores, labels and placeholders, never raw PII)."""
+
+    seq: int | None
+    at: datetime
+    kind: Literal["decision", "tool_call", "reply", "human_action"]
+    conversation_id: str | None
+    message_id: str | None
+    actor: str | None = Field(description="The agent, the tool or the person.")
+    confidence: float | None
+    data: dict[str, Any] = Field(description="The event's details (route, tool, verdict...).")
+
+
+class AuditOut(BaseModel):
+    """Audit events, oldest first."""
+
+    events: list[AuditEventOut]
 
 
 class HealthOut(BaseModel):
