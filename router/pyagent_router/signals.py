@@ -9,33 +9,11 @@ fills `CustomerProfile` (``ChatHandler(customer_profile=...)``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from .escalation.verdict import CustomerProfile
 
 __all__ = ["CustomerProfile", "Signals"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CustomerProfile:
-    """Who the customer is, as the embedding service knows them.
-
-    Attributes:
-        customer_id: The customer's id (the stored form, never an email address).
-        plan: Their plan (``free``, ``pro``, ``enterprise``...).
-        tags: Labels such as ``vip`` or ``churn-risk``.
-        attributes: Anything else a policy may read.
-    """
-
-    customer_id: str | None = None
-    plan: str | None = None
-    tags: frozenset[str] = frozenset()
-    attributes: Mapping[str, Any] = field(default_factory=dict[str, Any])
-
-    @property
-    def enterprise(self) -> bool:
-        """Whether the customer is on an enterprise plan (replies are never auto-sent)."""
-        return (self.plan or "").lower() == "enterprise" or "enterprise" in self.tags
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -103,7 +103,7 @@ async def test_a_low_confidence_reply_waits_as_a_draft_a_person_sends(tmp_path: 
     assert sent.author == "human" and sent.in_reply_to == "m1"
     conversation = await handler.conversation("c1")
     assert conversation.state == "bot"
-    with pytest.raises(ConflictError, match="not in the human queue"):
+    with pytest.raises(ConflictError, match="has no draft"):
         await handler.send_draft("c1", "dana")
 
 

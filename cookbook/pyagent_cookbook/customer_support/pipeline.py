@@ -69,9 +69,10 @@ class SupportPipeline:
         customer = [m.content for m in messages if m.role == "user"]
         if not customer:
             raise UserError("there is no customer message to answer")
-        triage = await self.triager.triage(customer[-1], history=customer[:-1])
         ctx = RunContext.of(context)
-        signals = signals_of(triage, ctx.signals.customer if ctx.signals else None)
+        profile = ctx.signals.customer if ctx.signals else None  # the service's, not the text's
+        triage = await self.triager.triage(customer[-1], history=customer[:-1], profile=profile)
+        signals = signals_of(triage, profile)
         token = _TURN_TRIAGE.set(triage)
         try:
             result = await self.supervisor.run(

@@ -58,14 +58,16 @@ class SQLiteAuditLog:
             )
             for e in events
         ]
-        if rows:
-            await self.db.write(
-                lambda db: db.executemany(
-                    "INSERT INTO audit_events (at, kind, conversation_id, message_id, actor,"
-                    " confidence, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+
+        def insert(db: sqlite3.Connection) -> None:  # no cursor may leave the lock
+            db.executemany(
+                "INSERT INTO audit_events (at, kind, conversation_id, message_id, actor,"
+                " confidence, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
+
+        if rows:
+            await self.db.write(insert)
 
     async def query(self, query: AuditQuery) -> list[AuditEvent]:
         """The events `query` selects, oldest first."""

@@ -133,8 +133,9 @@ class HandoffDesk:
         name = checked_name(agent)
         checked = None if text is None else checked_text(text, self.max_message_chars)
         async with self.store.turn_lock(stored_id):
+            waiting = await owned_conversation(self.store, stored_id, None, ids=self.ids)
+            case = await self._waiting_case(waiting, "draft")  # before claiming anything
             conversation = await self._claim(stored_id, name)
-            case = await self._waiting_case(conversation, "draft")
             if checked is None:
                 content = str(case.metadata["draft"])
             else:
@@ -171,12 +172,15 @@ class HandoffDesk:
         if conversation.state == "with_human" and conversation.agent != agent:
             raise ConflictError(f"{conversation.agent} already has {conversation.id!r}")
         case = await self._waiting_case(conversation, "approval")
+        shown = await self.redactor.scrub(conversation.id, note) if note else ""
         record = await self.store.actions.decide(
-            str(case.metadata["approval"]), approved=approve, by=agent, note=note
+            str(case.metadata["approval"]), approved=approve, by=agent, note=shown
         )
         await self.store.escalations.set_status(case.id, "resolved")
         action = "approved" if approve else "declined"
-        await self._audit(conversation, agent, action, case_id=case.id, tool=record.tool, note=note)
+        await self._audit(
+            conversation, agent, action, case_id=case.id, tool=record.tool, note=shown
+        )
         assert record.message_id is not None, "a turn's call names its message"
         return record.message_id
 

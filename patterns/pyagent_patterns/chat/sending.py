@@ -44,17 +44,21 @@ class SendPolicy:
         guard: The reply guards (`GuardrailChain` of outgoing guards); none: unchecked.
         system_prompts: The instructions the models were given (the guard's
             `SystemPromptGuard` looks for them in replies).
+        hold_labels: Replies of turns the system labelled with any of these
+            (``TurnRecord.notes["labels"]``, e.g. ``legal-review``) wait for a person.
     """
 
     min_confidence: float | None = None
     hold_enterprise: bool = True
     guard: GuardrailChain | None = None
     system_prompts: tuple[str, ...] = ()
+    hold_labels: frozenset[str] = frozenset()
 
     def may_hold(self, customer: CustomerProfile | None) -> bool:
         """Whether a reply for `customer` might be held (then it is not streamed)."""
         enterprise = self.hold_enterprise and customer is not None and customer.enterprise
-        return self.guard is not None or self.min_confidence is not None or enterprise
+        checks = self.guard is not None or self.min_confidence is not None
+        return checks or bool(self.hold_labels) or enterprise
 
 
 async def reasons_to_hold(
@@ -86,6 +90,9 @@ async def reasons_to_hold(
     ):
         shown = "unmeasured" if confidence is None else f"{confidence:.2f}"
         reasons.append(f"confidence {shown} is below {policy.min_confidence}")
+    labels = policy.hold_labels.intersection(result.record.notes.get("labels", ()))
+    if labels:
+        reasons.append("labelled " + ", ".join(sorted(labels)))
     customer = signals.customer
     if policy.hold_enterprise and customer is not None and customer.enterprise:
         reasons.append("enterprise customers' replies are sent by a person")

@@ -99,7 +99,11 @@ async def open_case(
         conversation=history,
         priority="high" if holding else "normal",
         conversation_id=conversation_id,
-        metadata={"escalation_reasons": list(record.escalation_reasons)},
+        # a system may label the case for the person (seed 001's labels)
+        metadata={
+            "escalation_reasons": list(record.escalation_reasons),
+            "labels": list(record.notes.get("labels", ())),
+        },
     )
     return case.id
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 from ..text import fold
 
@@ -46,16 +46,25 @@ class EscalationReason(StrEnum):
 class CustomerProfile:
     """What the service knows about the customer, from outside the message.
 
+    The embedding service gives it (``ChatHandler(customer_profile=...)``); the escalation
+    policy, tool policies and the send gate read it, never what the message claims.
+
     Attributes:
+        customer_id: The customer's id (the stored form, never an email address).
         plan: The customer's plan, e.g. ``"enterprise"`` (enterprise churn threats escalate).
+        tags: Labels such as ``vip`` or ``churn-risk``.
+        attributes: Anything else a policy may read.
     """
 
+    customer_id: str | None = None
     plan: str | None = None
+    tags: frozenset[str] = frozenset()
+    attributes: Mapping[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def enterprise(self) -> bool:
-        """Whether the customer is on an Enterprise plan."""
-        return (self.plan or "").casefold() == "enterprise"
+        """Whether the customer is on an Enterprise plan (or tagged ``enterprise``)."""
+        return (self.plan or "").casefold() == "enterprise" or "enterprise" in self.tags
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
