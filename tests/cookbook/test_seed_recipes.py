@@ -10,6 +10,7 @@ import json
 import secrets
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -100,7 +101,7 @@ async def test_ticket_automation_webhook_gate_tags_and_audit(tmp_path: Path) -> 
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        replies = {}
+        replies: dict[str, dict[str, Any]] = {}
         for event in ticket_automation.EVENTS:
             response = await deliver(client, event)
             assert response.status_code == 200
