@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pyagent_guardrails import GuardrailChain, PromiseGuard
 from pyagent_patterns import Agent, RunResult, tool
 from pyagent_patterns.actions import AuditQuery, DefaultToolPolicy, handoff_tool
 from pyagent_patterns.chat import ChatHandler, SendPolicy, SQLiteConversationStore
@@ -177,3 +178,45 @@ async def test_the_audit_trail_has_every_decision_and_call(tmp_path: Path) -> No
     assert call.data["idempotency_key"].startswith("pyagent-")
     assert decision.confidence == 0.8 and decision.data["tool_calls"] == ["issue_refund"]
     assert reply.data["sent"] is True
+
+
+async def test_a_promised_refund_no_tool_granted_waits_as_a_draft(tmp_path: Path) -> None:
+    refunds = Refunds()
+    promise = "I've issued a full refund to your card; it will arrive in 3 days."
+    model = ScriptedModel([promise, REFUND, promise])
+    guard = GuardrailChain([PromiseGuard()])
+    handler = chat(
+        tmp_path,
+        Agent("billing", model, tools=[refunds.tool()]),
+        send_policy=SendPolicy(guard=guard),
+    )
+    unbacked = await handler.reply("c1", "Refund A-1", "m1")
+    assert unbacked.held and promise not in unbacked.reply
+    case = await handler.store.escalations.get(unbacked.ticket_id or "")
+    assert case is not None and "refund" in case.metadata["held_because"][0]
+    backed = await handler.reply("c2", "Refund A-1", "m1")  # issue_refund granted it
+    assert not backed.held and backed.reply == promise and refunds.done == ["A-1"]
+
+
+async def test_one_turn_is_one_trace_without_content(tmp_path: Path) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from pyagent_providers.telemetry import use_tracer_provider
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    refunds = Refunds()
+    handler = chat(
+        tmp_path, Agent("billing", ScriptedModel([REFUND, "Done."]), tools=[refunds.tool()])
+    )
+    with use_tracer_provider(provider):
+        await handler.reply("c1", "Refund A-1 for jane@example.com", "m1")
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    turn, call = spans["invoke_agent support"], spans["execute_tool issue_refund"]
+    assert call.parent is not None and call.parent.span_id == turn.context.span_id
+    assert dict(call.attributes or {})["pyagent.tool.outcome"] == "ok"
+    values = [str(v) for span in spans.values() for v in (span.attributes or {}).values()]
+    assert not any("jane@example.com" in v or "Refund A-1" in v for v in values)
