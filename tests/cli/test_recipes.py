@@ -93,7 +93,12 @@ def test_an_entry_point_name_names_the_recipe(
 def test_the_cookbook_registers_the_default_recipe_as_customer_support() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     registered = pyproject["project"]["entry-points"][ENTRY_POINT_GROUP]
-    assert registered == {"customer-support": DEFAULT_RECIPE}
+    assert registered == {
+        "customer-support": DEFAULT_RECIPE,
+        "kb-autoreply": "pyagent_cookbook.recipes.kb_autoreply",
+        "branch-agents": "pyagent_cookbook.recipes.branch_agents",
+        "ticket-automation": "pyagent_cookbook.recipes.ticket_automation",
+    }
     # installed (pip install -e . reads pyproject.toml): the name and the path are one recipe
     by_name = load_recipe("customer-support", "chat")
     by_path = load_recipe(DEFAULT_RECIPE, "chat")
