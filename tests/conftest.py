@@ -55,3 +55,36 @@ def fakeapi(_fakeapi_server: FakeAPI) -> FakeAPI:
     """The local wire-format server (tests/fakeapi), with an empty script and log."""
     _fakeapi_server.reset()
     return _fakeapi_server
+
+
+# -- PostgreSQL and Redis, the machine's real services ------------------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PYAGENT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("PYAGENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, migrated PostgreSQL database for one test, dropped afterwards.
+
+    A database per test keeps tests (and CI runs sharing the machine) apart.
+    """
+    psycopg = pytest.importorskip("psycopg")
+    from pyagent_providers.schema import upgrade_sync
+
+    name = f"pyagent_test_{os.getpid()}_{next(_DATABASES)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_sync(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+_DATABASES = iter(range(1_000_000))

@@ -1,0 +1,1 @@
+"""The PostgreSQL schema's migrations (alembic); applied by ``pyagent db upgrade``."""
