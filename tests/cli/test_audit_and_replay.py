@@ -199,7 +199,7 @@ def test_the_queue_shows_and_sends_a_held_draft(
         "bot", "Answer 2: see the help centre.",
     )  # fmt: skip
     again = refused(capsys, "queue", "send", "c2", "--store", str(store))
-    assert "not in the human queue" in again  # nothing waits any more
+    assert "has no draft" in again  # nothing waits any more
     assert json.loads(queue("list", "--json"))[0]["id"] == "c3"
 
 
