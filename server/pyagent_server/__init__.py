@@ -38,7 +38,9 @@ Decisions:
   that embeds the chat has already authenticated its customer and issues the token with
   `issue_customer_token`; the server keeps no sessions. Tokens do not expire: rotate the
   secret to revoke them all. A customer may only write to and read their own
-  conversations (the handler checks the owner and answers `AccessDenied` → 403).
+  conversations: another customer's conversation is 404 with the very body a missing
+  one gets (``{"error": "No conversation '<id>'."}``), so a customer cannot learn
+  which conversation ids exist.
 - **People** (queue staff) send a token from ``agent_tokens`` (token → the person's name);
   every known token is compared in constant time. People may read any conversation and
   use the queue and the audit trail; they answer customers through the queue, not the
@@ -46,8 +48,9 @@ Decisions:
 - **The helpdesk** authenticates by signing each webhook body, not with a bearer token.
 - **Errors** are ``{"error": "<one sentence>"}``, never a stack trace or the customer's
   text: 400 invalid JSON or a refused message (`UserError`), 401 missing or bad token
-  or webhook signature (with ``WWW-Authenticate: Bearer``), 403 `AccessDenied` or a
-  customer on the queue or audit trail, 404 `NotFoundError`, 409 `ConflictError`, 413 a
+  or webhook signature (with ``WWW-Authenticate: Bearer``), 403 a customer on the queue
+  or audit trail or a person on the customer endpoint (`AccessDenied`), 404
+  `NotFoundError` (also another customer's conversation), 409 `ConflictError`, 413 a
   body over 64 KiB (the declared Content-Length and the bytes received are both checked
   before anything parses the body), 422 a body of the wrong shape, 429 `TooManyRequests`
   with ``Retry-After``, and 500 for anything else (only the exception's type is logged).

@@ -27,7 +27,6 @@ from pyagent_patterns.chat import (
     SQLiteConversationStore,
 )
 from pyagent_providers import (
-    AccessDenied,
     ConflictError,
     FunctionModel,
     Message,
@@ -307,9 +306,9 @@ async def test_bad_input_is_refused_and_changes_nothing(
 async def test_another_users_conversation_is_out_of_bounds(tmp_path: Path) -> None:
     chat = handler(tmp_path)
     await chat.reply("c1", "mine", user_id="u1")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(NotFoundError, match="no conversation 'c1'"):  # as if missing
         await chat.reply("c1", "let me in", user_id="u2")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(NotFoundError, match="no conversation 'c1'"):
         await chat.conversation("c1", user_id="u2")
     assert len((await chat.conversation("c1")).messages) == 2
 

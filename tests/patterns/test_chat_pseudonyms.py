@@ -24,7 +24,6 @@ from pyagent_patterns.chat import (
     is_email_like,
 )
 from pyagent_providers import (
-    AccessDenied,
     ConflictError,
     FunctionModel,
     ModelRequest,
@@ -120,7 +119,7 @@ async def test_email_ids_never_reach_the_database_files_or_the_logs(
         lambda: handler.conversation("nobody.doe@example.com"),
         lambda: handler.claim(JANE, "alice"),  # back with the bot: not in the queue
     ):
-        with pytest.raises((AccessDenied, NotFoundError, ConflictError)) as refused:
+        with pytest.raises((NotFoundError, ConflictError)) as refused:
             await attempt()
         errors.append(refused.value)
     assert all(b"@" not in str(e).encode() for e in errors), errors
@@ -166,7 +165,7 @@ async def test_the_same_email_id_continues_its_conversation_in_a_new_handler(
     assert (
         await restarted.conversation(conversation.id)
     ).id == conversation.id  # stored form works
-    with pytest.raises(AccessDenied):  # the owner is compared in stored form too
+    with pytest.raises(NotFoundError):  # the owner is compared in stored form too
         await restarted.conversation(JANE, user_id="mallory@example.org")
     duplicate = await chat(tmp_path).reply(JANE, "Webhooks stopped", "m1", user_id=JANE)
     assert duplicate.duplicate and duplicate.reply == "re: Webhooks stopped"

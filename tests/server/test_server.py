@@ -123,9 +123,9 @@ def test_unauthenticated_and_wrong_callers_are_refused(client: httpx.Client) -> 
     assert queue.status_code == 403 and "support staff" in queue.json()["error"]
     assert client.post("/v1/queue/c1/claim", headers=ALICE).status_code == 403
     other = client.get("/v1/conversations/c1", headers=BOB)
-    assert other.status_code == 403 and set(other.json()) == {"error"}
+    assert other.status_code == 404 and set(other.json()) == {"error"}
     intrusion = client.post("/v1/conversations/c1/messages", json={"text": "hi"}, headers=BOB)
-    assert intrusion.status_code == 403
+    assert intrusion.status_code == 404
     assert history(client, "c1") == [("customer", "hello"), ("bot", "echo: hello")]
 
 

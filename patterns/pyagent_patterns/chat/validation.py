@@ -1,15 +1,30 @@
-"""Checks on what callers hand the chat handler: ids, texts, names, ownership."""
+"""Checks on what callers hand the chat handler: ids, texts, names, ownership.
+
+Another customer's conversation is refused exactly like one that does not exist
+(`NotFoundError`, "no conversation '<id>'"): the answer does not tell a customer that a
+conversation id is taken. Only a log record (INFO, stored-form ids) says which it was.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 
-from pyagent_providers import AccessDenied, NotFoundError, UserError
+from pyagent_providers import NotFoundError, UserError
 
 from .pseudonyms import Pseudonyms
 from .store import Conversation, ConversationStore
 
-__all__ = ["check_owner", "checked_id", "checked_name", "checked_text", "owned_conversation"]
+__all__ = [
+    "check_owner",
+    "checked_id",
+    "checked_name",
+    "checked_text",
+    "no_such_conversation",
+    "owned_conversation",
+]
+
+logger = logging.getLogger("pyagent.chat")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
@@ -61,22 +76,31 @@ async def owned_conversation(
 
     Raises:
         UserError: The conversation id is malformed.
-        NotFoundError: There is no such conversation.
-        AccessDenied: It belongs to another user.
+        NotFoundError: There is no such conversation, or it belongs to another user
+            (the same error: see the module docstring).
     """
     ids = ids or Pseudonyms(store.secret())
     stored_id = ids(checked_id(conversation_id, "conversation_id"))
     conversation = await store.get(stored_id)
     if conversation is None:
-        raise NotFoundError(f"no conversation {stored_id!r}")
+        raise no_such_conversation(stored_id)
     check_owner(conversation, ids(user_id))
     return conversation
 
 
 def check_owner(conversation: Conversation, user_id: str | None) -> None:
-    """Raise `AccessDenied` if the conversation belongs to someone other than `user_id`.
+    """Raise `NotFoundError` if the conversation belongs to someone other than `user_id`.
 
-    `user_id` is in its stored form (`Pseudonyms`), like ``conversation.user_id``.
+    The error is the one a missing conversation gets (`no_such_conversation`), so the
+    answer never confirms that another customer's conversation exists. `user_id` is in
+    its stored form (`Pseudonyms`), like ``conversation.user_id``; ``None`` (a person,
+    or a caller without users) may see every conversation.
     """
     if user_id is not None and conversation.user_id not in (None, user_id):
-        raise AccessDenied(f"conversation {conversation.id!r} belongs to another user")
+        logger.info("refused: conversation %s belongs to another user", conversation.id)
+        raise no_such_conversation(conversation.id)
+
+
+def no_such_conversation(stored_id: str) -> NotFoundError:
+    """The one error for a conversation that is missing or not the caller's."""
+    return NotFoundError(f"no conversation {stored_id!r}")
