@@ -13,13 +13,18 @@ Secrets come from the environment, never from the command line (where ``ps`` sho
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from pyagent_server import create_app, issue_customer_token
 
 from pyagent_providers import MissingDependencyError, UserError
+from pyagent_providers.postgres import database_url
 from pyagent_providers.telemetry import configure_tracing
 
 from .recipes import DEFAULT_RECIPE, load_recipe
+
+if TYPE_CHECKING:
+    from pyagent_server.tickets import TicketQueue
 
 __all__ = ["agent_tokens", "customer_secret", "serve_command", "token_command", "webhook_secret"]
 
@@ -99,12 +104,25 @@ def serve_command(
     configure_tracing()  # OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER turn traces on
     loaded = load_recipe(recipe, "serve")
     handler = loaded.chat_handler(store, classification=loaded.classification(classification))
+    # PostgreSQL: tickets go to the task queue (`pyagent worker`); SQLite: answered inline
+    url = database_url()
+    tickets = None if url is None else _ticket_queue(url)
     app = create_app(
-        handler, customer_secret=secret, agent_tokens=tokens, webhook_secret=hook_secret
+        handler,
+        customer_secret=secret,
+        agent_tokens=tokens,
+        webhook_secret=hook_secret,
+        tickets=tickets,
     )
     # log_config=None: uvicorn's records go through pyagent's format (time, level, conversation)
     uvicorn.run(app, host=host, port=port, log_config=None)
     return 0
+
+
+def _ticket_queue(url: str) -> TicketQueue:
+    from pyagent_server.tickets import TicketQueue  # the postgres extra
+
+    return TicketQueue(url)
 
 
 def token_command(user_id: str) -> int:

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from importlib.metadata import version
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pyagent_patterns.chat import ChatEvent, ChatHandler
 from pyagent_providers import AccessDenied, MissingDependencyError, UserError
@@ -31,6 +31,9 @@ from .routing import CallerDependency, GuardedRoute, authenticator, error_respon
 from .tokens import Caller
 from .webhooks import webhook_routes
 
+if TYPE_CHECKING:
+    from .tickets import TicketQueue
+
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 logger = logging.getLogger("pyagent.server")
@@ -47,6 +50,7 @@ def create_app(
     customer_secret: bytes,
     agent_tokens: Mapping[str, str],
     webhook_secret: bytes | None = None,
+    tickets: "TicketQueue | None" = None,
 ) -> FastAPI:
     """The FastAPI application serving `handler` (see the package docstring).
 
@@ -60,6 +64,8 @@ def create_app(
         agent_tokens: Bearer token → name of each person who works the queue.
         webhook_secret: Key of the helpdesk webhook's signatures; ``None``: the webhook
             route answers 404 (see `pyagent_server.webhooks`).
+        tickets: The task queue webhook tickets go to (PostgreSQL, `pyagent_server.tickets`);
+            ``None``: they are answered inline, in the request.
 
     Raises:
         UserError: The customer secret, or a given webhook secret, is empty.
@@ -101,7 +107,9 @@ def create_app(
     app.include_router(_customer_routes(handler, caller), responses=_ERRORS)
     app.include_router(queue_routes(handler, caller), responses=_ERRORS)
     app.include_router(audit_routes(handler, caller), responses=_ERRORS)
-    app.include_router(webhook_routes(handler, webhook_secret), responses=_ERRORS)
+    app.include_router(
+        webhook_routes(handler, webhook_secret, caller=caller, tickets=tickets), responses=_ERRORS
+    )
     return app
 
 
