@@ -391,7 +391,7 @@ class ChatHandler:
                 return replayed(conversation, message_id, stored)
             logger.info("answering stored message %s", message_id)
         else:
-            self.limiter.check(conversation_id, user_id)
+            await self.limiter.check(conversation_id, user_id)
             redacted = await self.redactor.redact(conversation, checked)
             message_id = message_id or uuid.uuid4().hex
             if stored_conversation is None:
