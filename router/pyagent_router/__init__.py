@@ -20,6 +20,7 @@ from .difficulty import (
 )
 from .embedding_classifier import EmbeddingClassifier
 from .middleware import RoutableAgent, RoutedAgent, RouterMiddleware
+from .pg_costs import PostgresCostTracker, open_cost_tracker
 from .registry import DEFAULT_TIERS, ModelRegistry, RegisteredModel
 from .signals import CustomerProfile, Signals
 from .sqlite_costs import SQLiteCostTracker
@@ -47,6 +48,7 @@ __all__ = [
     "CostProfile",
     "CostTracker",
     "SQLiteCostTracker",
+    "PostgresCostTracker",
     "CurvePoint",
     "CustomerProfile",
     "DifficultyEstimate",
@@ -71,6 +73,7 @@ __all__ = [
     "cost_labels",
     "current_labels",
     "estimate_call_cost",
+    "open_cost_tracker",
     "threshold_for_share",
 ]
 

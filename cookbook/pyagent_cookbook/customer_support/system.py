@@ -37,9 +37,9 @@ from pyagent_router import (
     CostTracker,
     ModelRegistry,
     RouterMiddleware,
-    SQLiteCostTracker,
     collect_calls,
     cost_labels,
+    open_cost_tracker,
 )
 from pyagent_router.escalation import EscalationReason, LLMJudge
 from pyagent_router.tiers import choose_tier
@@ -156,7 +156,7 @@ class SupportSystem:
             classification = "local" if models.backend == "local" else "cascade"
         self.classification: Classification = classification
         self.queue = queue or SQLiteEscalationQueue(queue_path)
-        self.tracker: CostTracker = tracker or SQLiteCostTracker()
+        self.tracker: CostTracker = tracker or open_cost_tracker()
         self.input_guard = _input_guard(placeholders)
         self.reply_guard = _reply_guard(self.input_guard, placeholders)
         router = _router(models, self.tracker)
