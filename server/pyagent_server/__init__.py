@@ -29,7 +29,10 @@ Endpoints (OpenAPI docs with every schema at ``/docs``, served offline):
   once → ``{"event_id", "ticket_id", "status": "processed" | "duplicate", "reply"}``. A
   missing or wrong signature is 401; with no webhook secret the route is 404 (see
   `pyagent_server.webhooks`).
-- ``GET /healthz``.
+- ``GET /healthz``: liveness. ``GET /readyz``: readiness, the conversation store reads
+  (and Redis answers ``PING`` when configured, reported but not fatal: rate limits fail
+  open) → 200 ``{"status": "ready", "checks"}`` or 503 with ``Retry-After`` naming the
+  failed check (see `pyagent_server.readiness`).
 
 Decisions:
 

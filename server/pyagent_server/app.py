@@ -27,6 +27,7 @@ from .errors import error_reply
 from .middleware import ACCESS_LOG, BodyLimit
 from .models import ConversationOut, ErrorOut, HealthOut, MessageBody, ReplyOut
 from .queue_routes import audit_routes, queue_routes
+from .readiness import readiness_routes
 from .routing import CallerDependency, GuardedRoute, authenticator, error_response
 from .tokens import Caller
 from .webhooks import webhook_routes
@@ -103,6 +104,8 @@ def create_app(
     @app.get("/healthz", summary="Liveness check", response_model=HealthOut)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.include_router(readiness_routes(handler))  # GET /readyz: database (and Redis)
 
     app.include_router(_customer_routes(handler, caller), responses=_ERRORS)
     app.include_router(queue_routes(handler, caller), responses=_ERRORS)

@@ -35,7 +35,7 @@ def test_health_and_docs(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     spec = client.get("/openapi.json").json()
     operations = [op for path in spec["paths"].values() for op in path.values()]
-    assert len(operations) == 12 and all(op.get("summary") for op in operations)
+    assert len(operations) == 15 and all(op.get("summary") for op in operations)
     assert {"ReplyOut", "ConversationOut", "ErrorOut"} <= set(spec["components"]["schemas"])
     reply = spec["paths"]["/v1/conversations/{conversation_id}/messages"]["post"]["responses"]
     assert reply["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReplyOut")

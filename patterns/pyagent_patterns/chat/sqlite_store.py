@@ -15,6 +15,7 @@ case's id, and its ``state`` and ``agent`` are read from the case (the
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ from typing import Any
 
 from filelock import AsyncFileLock
 
-from pyagent_providers import ConflictError, NotFoundError
+from pyagent_providers import ConflictError, NotFoundError, StoreUnavailable
 from pyagent_providers.sqlite import SQLiteFile
 
 from ..actions import SQLiteActionLedger, SQLiteAuditLog
@@ -125,6 +126,32 @@ class SQLiteConversationStore:
         digest = hashlib.sha256(conversation_id.encode()).digest()
         stripe = int.from_bytes(digest[:4], "big") % LOCK_STRIPES
         return AsyncFileLock(self._locks / f"{stripe:04d}.lock", is_singleton=False)
+
+    async def ping(self) -> None:
+        """Read the file for real, as a new reader would (readiness checks).
+
+        A new read-only connection, in a worker thread, reads a row of the
+        conversations (with their cases) and of the messages: a file that is gone,
+        unreadable or not a database fails here, while this store's own connection may
+        still answer from its cache.
+
+        Raises:
+            StoreUnavailable: The file cannot be read as the conversations' database.
+        """
+        await asyncio.to_thread(self._ping)
+
+    def _ping(self) -> None:
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                db.execute("SELECT id, state FROM conversation_states LIMIT 1").fetchall()
+                db.execute("SELECT seq FROM messages LIMIT 1").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error as exc:  # the message names the condition, never a row
+            raise StoreUnavailable(
+                f"the conversations' database cannot be read ({type(exc).__name__}: {exc})"
+            ) from exc
 
     async def get(self, conversation_id: str) -> Conversation | None:
         """The conversation with its messages, or ``None``."""
