@@ -55,7 +55,9 @@ Decisions:
   or audit trail or a person on the customer endpoint (`AccessDenied`), 404
   `NotFoundError` (also another customer's conversation), 409 `ConflictError`, 413 a
   body over 64 KiB (the declared Content-Length and the bytes received are both checked
-  before anything parses the body), 422 a body of the wrong shape, 429 `TooManyRequests`
+  before anything parses the body), 408 a body that has not all arrived 10 s after its
+  headers (``body_timeout``; the connection is closed, so a client that announces more
+  than it sends cannot hold one), 422 a body of the wrong shape, 429 `TooManyRequests`
   with ``Retry-After``, and 500 for anything else (only the exception's type is logged).
   The handler validates a message before storing it, so a refused request leaves the
   conversation as it was.

@@ -24,7 +24,7 @@ except ImportError as exc:  # the server extra is optional; say which one to ins
     raise MissingDependencyError(exc.name or "fastapi", "server") from exc
 
 from .errors import error_reply
-from .middleware import ACCESS_LOG, BodyLimit
+from .middleware import ACCESS_LOG, BODY_TIMEOUT, BodyLimit
 from .models import ConversationOut, ErrorOut, HealthOut, MessageBody, ReplyOut
 from .queue_routes import audit_routes, queue_routes
 from .readiness import readiness_routes
@@ -41,7 +41,7 @@ logger = logging.getLogger("pyagent.server")
 
 MAX_BODY_BYTES = 64 * 1024
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 408, 409, 413, 422, 429, 503)
 }
 
 
@@ -52,6 +52,7 @@ def create_app(
     agent_tokens: Mapping[str, str],
     webhook_secret: bytes | None = None,
     tickets: "TicketQueue | None" = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> FastAPI:
     """The FastAPI application serving `handler` (see the package docstring).
 
@@ -67,6 +68,8 @@ def create_app(
             route answers 404 (see `pyagent_server.webhooks`).
         tickets: The task queue webhook tickets go to (PostgreSQL, `pyagent_server.tickets`);
             ``None``: they are answered inline, in the request.
+        body_timeout: Seconds a request body may take to arrive after its headers; a
+            slower one is 408 and its connection closed (`BodyLimit`).
 
     Raises:
         UserError: The customer secret, or a given webhook secret, is empty.
@@ -95,7 +98,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.router.route_class = GuardedRoute
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, timeout=body_timeout)
 
     @app.exception_handler(HTTPException)
     async def no_route(request: Request, error: HTTPException) -> Response:

@@ -18,7 +18,14 @@ from pyagent_providers import (
     UserError,
 )
 
-__all__ = ["BodyTooLarge", "StatusError", "Unauthenticated", "error_reply", "validation_error"]
+__all__ = [
+    "BodyTimeout",
+    "BodyTooLarge",
+    "StatusError",
+    "Unauthenticated",
+    "error_reply",
+    "validation_error",
+]
 
 logger = logging.getLogger("pyagent.server")
 
@@ -33,6 +40,10 @@ class BodyTooLarge(UserError):
     """The request body is over `MAX_BODY_BYTES`."""
 
 
+class BodyTimeout(UserError):
+    """The request body did not arrive in time (a client that announced more than it sent)."""
+
+
 class StatusError(UserError):
     """A refusal with its own status: a malformed body (400/422), an unknown path (404)."""
 
@@ -44,6 +55,7 @@ class StatusError(UserError):
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Unauthenticated, 401),
     (BodyTooLarge, 413),
+    (BodyTimeout, 408),
     (TooManyRequests, 429),
     (NotFoundError, 404),
     (AccessDenied, 403),
