@@ -162,6 +162,12 @@ def _add_conversation_commands(add: Callable[..., argparse.ArgumentParser]) -> N
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (SQLite works; PYAGENT_DATABASE_URL is the way to scale)",
+    )
+    serve.add_argument(
         "--store", help="the conversations' SQLite file ($PYAGENT_DATA_DIR/conversations.sqlite3)"
     )
     serve.add_argument(
@@ -177,6 +183,14 @@ def _add_conversation_commands(add: Callable[..., argparse.ArgumentParser]) -> N
         "(the embedding service normally issues these with issue_customer_token).",
     )
     token.add_argument("user_id", help="the customer's id")
+    worker = add(
+        "worker",
+        help="process queued webhook tickets (PostgreSQL task queue; PYAGENT_DATABASE_URL)",
+    )
+    worker.add_argument("--concurrency", type=int, default=4, help="tickets processed at once")
+    worker.add_argument("--classification", choices=CLASSIFICATIONS, default="auto")
+    db = add("db", help="the PostgreSQL schema (PYAGENT_DATABASE_URL): upgrade, current")
+    db.add_argument("action", choices=("upgrade", "current"))
 
 
 def _add_review_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -320,10 +334,25 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_command(
         host=args.host,
         port=args.port,
+        workers=args.workers,
         store=args.store,
         classification=args.classification,
         recipe=args.recipe,
     )
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .worker import worker_command
+
+    return worker_command(
+        concurrency=args.concurrency, classification=args.classification, recipe=args.recipe
+    )
+
+
+def _db(args: argparse.Namespace) -> int:
+    from .db import db_command
+
+    return db_command(args.action)
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -400,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
             "queue": _queue,
             "serve": _serve,
             "token": _token,
+            "worker": _worker,
+            "db": _db,
             "audit": _audit,
             "replay": _replay,
         }
