@@ -27,6 +27,12 @@ Why procrastinate:
   ticket's conversation, so the events of one ticket are processed in order, one at a
   time, whatever the number of workers.
 
+Workers: ``pyagent worker`` (`TicketQueue.run_worker`). Each says it is alive every
+`HEARTBEAT_SECONDS`; a job left ``doing`` by a worker silent for `STALLED_SECONDS`
+(killed, its machine lost) is queued again by the others (`TicketQueue.recover_stalled`),
+and a job that keeps killing its workers becomes a dead letter like any other. A database
+outage does not end a worker: it starts taking jobs again once the database is back.
+
 Schema: procrastinate's own (`ensure_queue_schema`), applied by the worker and the
 server when they first need it, if it is missing, under an advisory lock; plus one small
 table, ``pyagent_ticket_failures``, the error class of each job's last failed attempt
@@ -35,16 +41,19 @@ applying its migrations (``procrastinate schema``, see its docs) before restarti
 
 Privacy: a job's arguments hold the ticket's raw text until it is processed, so workers
 delete succeeded jobs (``delete_jobs="successful"``); dead letters keep theirs, to be
-retried. Job descriptions in procrastinate's log records are cut to the job's name and
-id (`JobLogScrubber`), and this module logs ids only.
+retried. procrastinate's log records describe a job by the event's ids only
+(`TicketArgs`, `JobLogScrubber`), and this module logs ids only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import logging
-from collections.abc import Mapping
+import signal
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -68,6 +77,7 @@ try:
     import psycopg
     from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
     from procrastinate import exceptions as procrastinate_errors
+    from procrastinate.jobs import Status
     from procrastinate.schema import SchemaManager
     from procrastinate.utils import utcnow
 except ImportError as exc:  # the postgres extra is optional; say which one to install
@@ -80,6 +90,7 @@ __all__ = [
     "TASK_NAME",
     "FailedTicket",
     "JobLogScrubber",
+    "TicketArgs",
     "TicketQueue",
     "ensure_queue_schema",
     "process_ticket",
@@ -94,6 +105,8 @@ ATTEMPTS = 5  # in all: the first run and 4 retries
 BACKOFF_SECONDS = 2  # retries wait 2, 4, 8, 16 s
 RETRIED: tuple[type[Exception], ...] = (StoreUnavailable, ProviderError)
 HANDLER_KEY = "pyagent.chat_handler"  # the worker's JobContext.additional_context key
+HEARTBEAT_SECONDS = 5.0  # each worker says it is alive this often
+STALLED_SECONDS = 20.0  # a worker silent this long is dead: its jobs run again
 
 FAILURES_TABLE = """
 CREATE TABLE IF NOT EXISTS pyagent_ticket_failures (
@@ -188,6 +201,7 @@ class TicketQueue:
         attempts: Attempts of a job in all, for errors a retry can fix (`RETRIED`).
         backoff_seconds: Exponential backoff base: retry n waits ``backoff ** n`` seconds.
         max_connections: Connections in this process's pool at most.
+        timeout: Seconds to wait for a pooled connection before `StoreUnavailable`.
     """
 
     def __init__(
@@ -197,6 +211,7 @@ class TicketQueue:
         attempts: int = ATTEMPTS,
         backoff_seconds: int = BACKOFF_SECONDS,
         max_connections: int = 5,
+        timeout: float = 10.0,
     ) -> None:
         if attempts < 1:
             raise UserError("a ticket job needs at least 1 attempt")
@@ -204,6 +219,7 @@ class TicketQueue:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
         self.max_connections = max_connections
+        self.timeout = timeout
         self._app: App | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
@@ -237,7 +253,11 @@ class TicketQueue:
 
     def _build_app(self) -> App:
         connector = PsycopgConnector(
-            conninfo=self.url, min_size=1, max_size=self.max_connections, timeout=10.0
+            conninfo=self.url,
+            min_size=1,
+            max_size=self.max_connections,
+            timeout=self.timeout,
+            json_loads=_json_loads,  # a job's event reads back as TicketArgs (its repr: ids)
         )
         app = App(connector=connector)
         retry = RetryStrategy(
@@ -268,7 +288,7 @@ class TicketQueue:
             lock=f"ticket-{event.ticket_id}",
         )
         try:
-            job_id = await deferrer.defer_async(event=event.model_dump(mode="json"))
+            job_id = await deferrer.defer_async(event=TicketArgs(event.model_dump(mode="json")))
         except procrastinate_errors.AlreadyEnqueued:
             logger.info("ticket %s event %s: already queued", event.ticket_id, event.event_id)
             return None
@@ -339,22 +359,147 @@ class TicketQueue:
         concurrency: int = 1,
         wait: bool = True,
         install_signal_handlers: bool = True,
+        stop: asyncio.Event | None = None,
     ) -> None:
-        """Process ticket jobs with `handler` until stopped (SIGINT/SIGTERM).
+        """Process ticket jobs with `handler` until SIGTERM or Ctrl-C (or `stop` is set).
 
-        A stop request lets the jobs in progress finish (no timeout). ``wait=False``
-        returns once no job is ready (tests, one-off runs).
+        The first signal stops taking jobs and lets the ones in progress finish (no
+        timeout); a second one interrupts at once. While it runs, jobs left ``doing`` by
+        a worker that died (no heartbeat for `STALLED_SECONDS`) are queued again
+        (`recover_stalled`). A database outage does not end it: procrastinate's worker
+        is started again after a backoff (1 s doubling to 30 s). ``wait=False`` returns
+        once no job is ready (tests, one-off runs).
+        """
+        stop = stop or asyncio.Event()
+        backoff = 1.0
+        with _stop_on_signals(stop) if install_signal_handlers else contextlib.nullcontext():
+            while not stop.is_set():
+                try:
+                    await self.recover_stalled()
+                    if await self._work(handler, stop, concurrency=concurrency, wait=wait):
+                        return
+                    backoff = 1.0  # it ran, then stopped by itself: its connection failed
+                except _OUTAGES as error:
+                    if not wait:
+                        raise
+                    logger.warning(
+                        "the task queue is unavailable (%s); the worker starts again in %.0f s",
+                        type(error).__name__,
+                        backoff,
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    async def _work(
+        self, handler: ChatHandler, stop: asyncio.Event, *, concurrency: int, wait: bool
+    ) -> bool:
+        """Run procrastinate's worker until `stop` (or, with ``wait=False``, no job).
+
+        Returns:
+            Whether it ended as asked; ``False``: it stopped by itself (a side task of
+            procrastinate's, such as the heartbeat, lost the database).
         """
         app = await self.app()
-        await app.run_worker_async(
-            queues=[QUEUE],
-            name=WORKER_NAME,
-            concurrency=concurrency,
-            wait=wait,
-            delete_jobs="successful",
-            additional_context={HANDLER_KEY: handler},
-            install_signal_handlers=install_signal_handlers,
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE],
+                name=WORKER_NAME,
+                concurrency=concurrency,
+                wait=wait,
+                delete_jobs="successful",
+                additional_context={HANDLER_KEY: handler},
+                install_signal_handlers=False,  # _stop_on_signals: a stop is told apart
+                update_heartbeat_interval=HEARTBEAT_SECONDS,
+                stalled_worker_timeout=STALLED_SECONDS,
+            )
         )
+        stopping = asyncio.create_task(stop.wait())
+        watchdog = asyncio.create_task(self._watch_stalled()) if wait else None
+        try:
+            await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not worker.done():  # asked to stop: procrastinate finishes the jobs in progress
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+                return True
+            worker.result()  # its error, if any
+            return stop.is_set() or not wait
+        finally:
+            for side in (stopping, watchdog):
+                if side is not None:
+                    side.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await side
+
+    async def _watch_stalled(self) -> None:
+        while True:
+            await asyncio.sleep(STALLED_SECONDS / 2)
+            try:
+                await self.recover_stalled()
+            except _OUTAGES as error:
+                logger.warning("could not look for stalled jobs: %s", type(error).__name__)
+
+    async def recover_stalled(self) -> int:
+        """Queue again the ticket jobs of workers that died mid-job; how many were found.
+
+        A worker is dead when its heartbeat is older than `STALLED_SECONDS` (or gone). Its
+        job runs again (the chat handler answers the stored message once); a job that has
+        used its attempts this way is a dead letter (``WorkerLost``); a job whose event
+        was delivered again meanwhile is dropped: the new job answers it.
+
+        Raises:
+            StoreUnavailable: The database cannot be reached.
+        """
+        app = await self.app()
+        try:
+            stalled = list(
+                await app.job_manager.get_stalled_jobs(
+                    queue=QUEUE, task_name=TASK_NAME, seconds_since_heartbeat=STALLED_SECONDS
+                )
+            )
+        except procrastinate_errors.ConnectorException as error:
+            raise _unavailable(error) from error
+        for job in stalled:
+            try:
+                if job.attempts + 1 >= self.attempts:
+                    await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                    await _record_error(app, job.id, "WorkerLost")
+                    outcome = "failed for good (WorkerLost)"
+                else:
+                    await app.job_manager.retry_job(job)
+                    outcome = "queued again"
+            except procrastinate_errors.UniqueViolation:
+                await app.job_manager.finish_job(job, status=Status.ABORTED, delete_job=True)
+                outcome = "dropped: its event is queued again"
+            except procrastinate_errors.ConnectorException:
+                continue  # another worker recovered it first (or the database went away)
+            logger.warning("job %s's worker died mid-job; the job is %s", job.id, outcome)
+        return len(stalled)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Generator[None]:
+    """SIGINT and SIGTERM set `stop` once; then their default handlers are back."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def first(signum: int) -> None:
+        logger.info(
+            "%s: stopping once the tickets in progress are answered (again to interrupt)",
+            signal.Signals(signum).name,
+        )
+        stop.set()
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+    for number in signals:
+        loop.add_signal_handler(number, first, number)
+    try:
+        yield
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
 
 
 async def process_ticket(context: JobContext, event: dict[str, Any]) -> str:
@@ -379,7 +524,7 @@ async def process_ticket(context: JobContext, event: dict[str, Any]) -> str:
             raise UserError(f"job {job_id} does not hold a ticket event") from None
         result = await process_ticket_event(handler, ticket)
     except Exception as error:
-        await _record_failure(context, error)
+        await _record_error(context.app, context.job.id, type(error).__name__)
         logger.warning(
             "job %s (ticket %s event %s) attempt %d failed: %s",
             job_id,
@@ -396,16 +541,17 @@ async def process_ticket(context: JobContext, event: dict[str, Any]) -> str:
     return status
 
 
-async def _record_failure(context: JobContext, error: Exception) -> None:
-    """Keep the error's class for the dead-letter view; best effort (the database may be down)."""
-    if context.job.id is None:
+async def _record_error(app: App, job_id: int | None, error: str) -> None:
+    """Keep an error's class for the dead-letter view; best effort (the database may be down)."""
+    if job_id is None:
         return
     try:
-        await context.app.connector.execute_query_async(
-            _RECORD_FAILURE, job_id=context.job.id, error=type(error).__name__
-        )
+        await app.connector.execute_query_async(_RECORD_FAILURE, job_id=job_id, error=error)
     except Exception as failure:  # noqa: BLE001 - the job's own error matters, not this one
-        logger.debug("could not record job %s's error: %s", context.job.id, type(failure).__name__)
+        logger.debug("could not record job %s's error: %s", job_id, type(failure).__name__)
+
+
+_OUTAGES = (StoreUnavailable, procrastinate_errors.ConnectorException, psycopg.OperationalError)
 
 
 def _unavailable(error: BaseException) -> StoreUnavailable:
@@ -417,13 +563,40 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class JobLogScrubber(logging.Filter):
-    """Cuts job descriptions in procrastinate's log records down to ``task[id]``.
+class TicketArgs(dict[str, Any]):
+    """A queued event as a job argument: a dict whose ``repr`` names its ids only.
 
-    procrastinate logs each job with its arguments (``name[id](event={...})``), and a
-    ticket's arguments are the customer's text. This filter, on the loggers that
-    describe jobs, rewrites the message and the records' ``job``/``jobs`` extras so
-    only the task name, job id and the event's ids remain.
+    procrastinate describes each job in its log messages with the ``repr`` of its
+    arguments (``pyagent.process_ticket[7](event=...)``); the event holds the customer's
+    text. Events are enqueued and read back (`_json_loads`) as this class, so the
+    description is ``event=<ticket T-1 event ev-1>``.
+    """
+
+    def __repr__(self) -> str:
+        return f"<ticket {self.get('ticket_id')} event {self.get('event_id')}>"
+
+    __str__ = __repr__
+
+
+def _json_loads(text: str | bytes) -> object:
+    """JSON as procrastinate reads it from the database, a job's event as `TicketArgs`."""
+    value: object = json.loads(text)
+    if not isinstance(value, dict):
+        return value
+    fields = cast("dict[str, Any]", value)
+    event: object = fields.get("event")
+    if isinstance(event, dict):
+        fields["event"] = TicketArgs(cast("dict[str, Any]", event))
+    return fields
+
+
+class JobLogScrubber(logging.Filter):
+    """Cuts the arguments out of the job descriptions procrastinate adds to log records.
+
+    Besides the message (see `TicketArgs`), procrastinate's records carry each job as
+    ``extra`` (``record.job``, ``record.jobs``: every field, the arguments included) for
+    structured log handlers. This filter, on the loggers that add them, leaves only the
+    event's ids in those arguments.
     """
 
     LOGGERS = ("procrastinate.jobs", "procrastinate.worker", f"procrastinate.worker.{WORKER_NAME}")
@@ -440,12 +613,7 @@ class JobLogScrubber(logging.Filter):
         """Scrub the record; never drops one."""
         job: object = getattr(record, "job", None)
         if isinstance(job, dict):
-            described = cast("dict[str, Any]", job)
-            call = described.get("call_string")
-            safe = _scrubbed(described)
-            if isinstance(call, str) and call:
-                record.msg = str(record.msg).replace(call, str(safe["call_string"]))
-            record.job = safe
+            record.job = _scrubbed(cast("dict[str, Any]", job))
         jobs: object = getattr(record, "jobs", None)
         if isinstance(jobs, list):
             record.jobs = [
@@ -463,9 +631,5 @@ def _scrubbed(job: Mapping[str, Any]) -> dict[str, Any]:
     ids: dict[str, Any] = {}
     if isinstance(event, dict):
         fields = cast("dict[str, Any]", event)
-        ids = {"event_id": fields.get("event_id"), "ticket_id": fields.get("ticket_id")}
-    return {
-        **job,
-        "task_kwargs": ids,
-        "call_string": f"{job.get('task_name')}[{job.get('id')}]",
-    }
+        ids = {"event": {"event_id": fields.get("event_id"), "ticket_id": fields.get("ticket_id")}}
+    return {**job, "task_kwargs": ids}
