@@ -121,6 +121,13 @@ class EscalationQueue(Protocol):
         """Move a case to `status`; `agent` names who claimed it (``claimed`` only)."""
         ...
 
+    async def claim_next(self, agent: str) -> Escalation | None:
+        """`agent` claims the most urgent open case (oldest first); ``None`` if none waits.
+
+        People (or workers) asking at once each get a different case.
+        """
+        ...
+
 
 class SQLiteEscalationQueue:
     """The escalation queue in a SQLite file, shared safely by threads and processes.
@@ -212,6 +219,29 @@ class SQLiteEscalationQueue:
             return _must_get(db, escalation_id)
 
         return await self.db.write(change)
+
+    async def claim_next(self, agent: str) -> Escalation | None:
+        """`agent` claims the most urgent open case (oldest first); ``None`` if none waits.
+
+        The choice and the claim are one ``BEGIN IMMEDIATE`` transaction, so processes
+        asking at once each get a different case.
+        """
+
+        def claim(db: sqlite3.Connection) -> Escalation | None:
+            row = db.execute(
+                "SELECT id FROM escalations WHERE status = 'open' ORDER BY CASE priority"
+                " WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, seq"
+                " LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE escalations SET status = 'claimed', agent = ? WHERE id = ?",
+                (agent, row[0]),
+            )
+            return _must_get(db, row[0])
+
+        return await self.db.write(claim)
 
 
 def _upgrade(db: sqlite3.Connection) -> None:

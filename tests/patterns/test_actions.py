@@ -1,23 +1,26 @@
-"""Safe actions: the policy decides in code, side effects happen once, calls are audited."""
+"""Safe actions: the policy decides in code, side effects happen once, calls are audited.
 
-from pathlib import Path
+The ledger, the queue and the audit trail are a store's (`store_factory`: SQLite and
+PostgreSQL); each new store instance stands for another process or a restart.
+"""
 
 import pytest
 
-from pyagent_patterns import Agent, BoundedExecution, SQLiteEscalationQueue, tool
+from pyagent_patterns import Agent, BoundedExecution, tool
 from pyagent_patterns.actions import (
     ActionGate,
     AuditQuery,
     DefaultToolPolicy,
-    SQLiteActionLedger,
-    SQLiteAuditLog,
     ToolRequest,
     Verdict,
     handoff_tool,
     parse_condition,
 )
+from pyagent_patterns.chat import ConversationStore
 from pyagent_providers import RateLimitError, ScriptedModel, ToolCall, UserError
 from pyagent_router import CustomerProfile, RunContext, Signals
+
+from .conftest import StoreFactory
 
 
 class Payments:
@@ -47,11 +50,11 @@ def refund_call(call_id: str = "c1", amount: float = 20.0) -> ToolCall:
     )
 
 
-def gate_on(path: Path, **options: object) -> ActionGate:
+def gate_on(store: ConversationStore, **options: object) -> ActionGate:
     return ActionGate(
-        ledger=SQLiteActionLedger(path),
-        queue=SQLiteEscalationQueue(path),
-        audit=SQLiteAuditLog(path),
+        ledger=store.actions,
+        queue=store.escalations,
+        audit=store.audit,
         **options,  # type: ignore[arg-type]
     )
 
@@ -80,19 +83,19 @@ async def test_a_refund_behind_a_429_and_a_retry_runs_once() -> None:
     assert [call.outcome for call in result.record.tool_calls] == ["replayed"]
 
 
-async def test_a_redelivered_message_runs_no_tool_twice(tmp_path: Path) -> None:
+async def test_a_redelivered_message_runs_no_tool_twice(store_factory: StoreFactory) -> None:
     payments = Payments()
     context = RunContext(conversation_id="c-1", message_id="m-1")
-    for worker in range(2):  # a redelivery, here to a second process on the same file
+    for worker in range(2):  # a redelivery, here to a second process on the same store
         agent = Agent("refunds", ScriptedModel([refund_call(), "Done."]), tools=[payments.tool()])
-        with gate_on(tmp_path / "store.sqlite3").active():
+        with gate_on(store_factory()).active():
             result = await agent.run("Refund A-1 please", context=context)
         assert result.record.tool_calls[0].outcome == ("ok" if worker == 0 else "replayed")
     assert len(payments.refunds) == 1
     other_message = Agent(
         "refunds", ScriptedModel([refund_call(), "Done."]), tools=[payments.tool()]
     )
-    with gate_on(tmp_path / "store.sqlite3").active():
+    with gate_on(store_factory()).active():
         await other_message.run("And again", context=context.with_(message_id="m-2"))
     assert len(payments.refunds) == 2  # a new message is a new request
 
@@ -134,8 +137,9 @@ async def test_a_broken_policy_denies() -> None:
     assert payments.refunds == [] and result.record.tool_calls[0].outcome == "denied"
 
 
-async def test_an_approval_survives_a_restart_and_the_call_runs_once(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
+async def test_an_approval_survives_a_restart_and_the_call_runs_once(
+    store_factory: StoreFactory,
+) -> None:
     payments = Payments()
 
     @tool(requires_approval=True)
@@ -151,20 +155,18 @@ async def test_an_approval_survives_a_restart_and_the_call_runs_once(tmp_path: P
     call = ToolCall(id="c1", name="close_account", arguments={"account": "acct-9"})
     context = RunContext(conversation_id="c-9", message_id="m-1")
     first = Agent("account", ScriptedModel([call]), tools=[close_account])
-    with gate_on(path).active():
+    with gate_on(store_factory()).active():
         waiting = await first.run("close my account", context=context)
     assert waiting.record.escalated and waiting.record.ticket_id is not None
     assert "approve" in waiting.output and payments.refunds == []
-    case = await SQLiteEscalationQueue(path).get(waiting.record.ticket_id)
+    restarted = store_factory()  # a restart: everything below is built afresh on the store
+    case = await restarted.escalations.get(waiting.record.ticket_id)
     assert case is not None and case.status == "open" and case.metadata["tool"] == "close_account"
-
-    # a restart: everything below is built afresh on the same file
-    ledger = SQLiteActionLedger(path)
-    await ledger.decide(case.metadata["approval"], approved=True, by="dana")
+    await restarted.actions.decide(case.metadata["approval"], approved=True, by="dana")
     resumed = Agent(
         "account", ScriptedModel([call, "Your account is closed."]), tools=[close_account]
     )
-    with gate_on(path).active():
+    with gate_on(restarted).active():
         done = await resumed.run("close my account", context=context)
         again = await Agent("account", ScriptedModel([call, "Closed."]), tools=[close_account]).run(
             "close my account", context=context
@@ -174,21 +176,21 @@ async def test_an_approval_survives_a_restart_and_the_call_runs_once(tmp_path: P
     assert len(payments.refunds) == 1
 
 
-async def test_a_declined_call_tells_the_model(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
+async def test_a_declined_call_tells_the_model(store_factory: StoreFactory) -> None:
+    store = store_factory()
     payments = Payments()
     policy = DefaultToolPolicy(min_confidence=0.8)
     context = RunContext(conversation_id="c", message_id="m", signals=Signals(confidence=0.5))
-    with gate_on(path, policy=policy).active():
+    with gate_on(store, policy=policy).active():
         waiting = await Agent("r", ScriptedModel([refund_call()]), tools=[payments.tool()]).run(
             "refund", context=context
         )
-    case = await SQLiteEscalationQueue(path).get(waiting.record.ticket_id or "")
+    case = await store.escalations.get(waiting.record.ticket_id or "")
     assert case is not None
-    await SQLiteActionLedger(path).decide(
+    await store_factory().actions.decide(  # the person, from another process
         case.metadata["approval"], approved=False, by="dana", note="over the limit"
     )
-    with gate_on(path, policy=policy).active():
+    with gate_on(store, policy=policy).active():
         result = await Agent(
             "r", ScriptedModel([refund_call(), "I can't refund that."]), tools=[payments.tool()]
         ).run("refund", context=context)
@@ -196,19 +198,20 @@ async def test_a_declined_call_tells_the_model(tmp_path: Path) -> None:
     assert "dana declined it: over the limit" in result.record.tool_calls[0].content
 
 
-async def test_escalate_to_human_opens_one_case_however_often_the_turn_runs(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
+async def test_escalate_to_human_opens_one_case_however_often_the_turn_runs(
+    store_factory: StoreFactory,
+) -> None:
     call = ToolCall(id="h", name="escalate_to_human", arguments={"reason": "customer is upset"})
     context = RunContext(conversation_id="c-3", message_id="m-1")
     cases: set[str | None] = set()
     for _ in range(2):
         agent = Agent("general", ScriptedModel([call]), tools=[handoff_tool()])
-        with gate_on(path).active():
+        with gate_on(store_factory()).active():
             result = await agent.run("I want a person", context=context)
         assert result.record.escalated and result.record.escalation_reason == "customer is upset"
         cases.add(result.record.ticket_id)
     assert len(cases) == 1
-    assert len(await SQLiteEscalationQueue(path).list()) == 1
+    assert len(await store_factory().escalations.list()) == 1
 
 
 async def test_a_dry_run_describes_side_effects_without_making_them() -> None:
@@ -221,8 +224,7 @@ async def test_a_dry_run_describes_side_effects_without_making_them() -> None:
     assert result.record.tool_calls[0].outcome == "dry_run"
 
 
-async def test_every_call_is_audited_with_redacted_arguments(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
+async def test_every_call_is_audited_with_redacted_arguments(store_factory: StoreFactory) -> None:
 
     @tool(read_only=True)
     def find_customer(email: str) -> str:
@@ -238,20 +240,19 @@ async def test_every_call_is_audited_with_redacted_arguments(tmp_path: Path) -> 
 
     call = ToolCall(id="f", name="find_customer", arguments={"email": "ana@example.com"})
     context = RunContext(conversation_id="c-5", message_id="m", signals=Signals(confidence=0.7))
-    with gate_on(path, redact=redact).active():
+    with gate_on(store_factory(), redact=redact).active():
         await Agent("a", ScriptedModel([call, "ok"]), tools=[find_customer]).run(
             "hi", context=context
         )
-    events = await SQLiteAuditLog(path).query(
+    audit = store_factory().audit
+    events = await audit.query(
         AuditQuery(conversation_id="c-5", where=(parse_condition("confidence<0.9"),))
     )
     assert [e.data["tool"] for e in events] == ["find_customer"]
     assert events[0].data["arguments"] == {"email": "<EMAIL_ADDRESS_1>"}
     assert events[0].data["verdict"] == "allow" and events[0].data["outcome"] == "ok"
-    assert "ana@example.com" not in path.read_bytes().decode("latin-1")
-    assert (
-        await SQLiteAuditLog(path).query(AuditQuery(where=(parse_condition("tool = other"),))) == []
-    )
+    assert b"ana@example.com" not in store_factory.dump()
+    assert await audit.query(AuditQuery(where=(parse_condition("tool = other"),))) == []
 
 
 def test_enterprise_customers_and_approval_tools_ask_a_person() -> None:

@@ -1,5 +1,5 @@
 """The chat handler's safe actions: one side effect per message, held drafts, approvals,
-replays and the audit trail, on real SQLite."""
+replays and the audit trail, on both stores (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from pyagent_patterns.chat import ChatHandler, SendPolicy, SQLiteConversationSto
 from pyagent_providers import ConflictError, Message, ScriptedModel, ToolCall
 from pyagent_router import CustomerProfile
 from pyagent_router.context import ContextArg
+
+from .conftest import StoreFactory
 
 
 class Refunds:
@@ -50,26 +52,31 @@ class Scored:
         return result.with_metadata(confidence=self.confidence)
 
 
-def chat(path: Path, system: Any, **options: Any) -> ChatHandler:
-    return ChatHandler(system, SQLiteConversationStore(path / "c.sqlite3"), **options)
+def chat(stores: StoreFactory, system: Any, **options: Any) -> ChatHandler:
+    """A handler on a new store instance (another process, or a restart)."""
+    return ChatHandler(system, stores(), **options)
 
 
-async def test_a_message_redelivered_after_a_crash_refunds_once(tmp_path: Path) -> None:
+async def test_a_message_redelivered_after_a_crash_refunds_once(
+    store_factory: StoreFactory,
+) -> None:
     refunds = Refunds()
     model = ScriptedModel([REFUND, RuntimeError("worker died"), REFUND, "Refunded A-1."])
-    handler = chat(tmp_path, Agent("billing", model, tools=[refunds.tool()]))
+    handler = chat(store_factory, Agent("billing", model, tools=[refunds.tool()]))
     with pytest.raises(RuntimeError):
         await handler.reply("c1", "Refund A-1 please", "m1")
-    restarted = chat(tmp_path, Agent("billing", model, tools=[refunds.tool()]))
+    restarted = chat(store_factory, Agent("billing", model, tools=[refunds.tool()]))
     reply = await restarted.reply("c1", "Refund A-1 please", "m1")
     assert reply.reply == "Refunded A-1." and refunds.done == ["A-1"]
     again = await restarted.reply("c1", "Refund A-1 please", "m1")
     assert again.duplicate and refunds.done == ["A-1"]
 
 
-async def test_a_redelivered_hand_off_opens_one_case(tmp_path: Path) -> None:
+async def test_a_redelivered_hand_off_opens_one_case(store_factory: StoreFactory) -> None:
     call = ToolCall(id="h", name="escalate_to_human", arguments={"reason": "wants a person"})
-    handler = chat(tmp_path, Agent("general", ScriptedModel([call, call]), tools=[handoff_tool()]))
+    handler = chat(
+        store_factory, Agent("general", ScriptedModel([call, call]), tools=[handoff_tool()])
+    )
     store = handler.store
     original = store.append
     failures = [RuntimeError("crash before the reply was stored")]
@@ -90,9 +97,11 @@ async def test_a_redelivered_hand_off_opens_one_case(tmp_path: Path) -> None:
     assert later.state == "waiting_for_human" and "added this to your case" in later.reply
 
 
-async def test_a_low_confidence_reply_waits_as_a_draft_a_person_sends(tmp_path: Path) -> None:
+async def test_a_low_confidence_reply_waits_as_a_draft_a_person_sends(
+    store_factory: StoreFactory,
+) -> None:
     system = Scored(Agent("bot", ScriptedModel(["Try resetting your password."])), 0.55)
-    handler = chat(tmp_path, system, send_policy=SendPolicy(min_confidence=0.9))
+    handler = chat(store_factory, system, send_policy=SendPolicy(min_confidence=0.9))
     reply = await handler.reply("c1", "I can't log in", "m1")
     assert reply.held and reply.state == "waiting_for_human"
     assert "Try resetting" not in reply.reply and reply.ticket_id in reply.reply
@@ -108,10 +117,10 @@ async def test_a_low_confidence_reply_waits_as_a_draft_a_person_sends(tmp_path: 
         await handler.send_draft("c1", "dana")
 
 
-async def test_enterprise_replies_are_never_sent_automatically(tmp_path: Path) -> None:
+async def test_enterprise_replies_are_never_sent_automatically(store_factory: StoreFactory) -> None:
     system = Scored(Agent("bot", ScriptedModel(default="Here is how.")), 0.99)
     handler = chat(
-        tmp_path,
+        store_factory,
         system,
         send_policy=SendPolicy(min_confidence=0.9),
         customer_profile=lambda user: CustomerProfile(customer_id=user, plan="enterprise"),
@@ -120,11 +129,13 @@ async def test_enterprise_replies_are_never_sent_automatically(tmp_path: Path) -
     assert reply.held
     sent = await handler.send_draft("c1", "dana")  # as it is
     assert sent.author == "bot" and sent.content == "Here is how."
-    plain = chat(tmp_path, system, send_policy=SendPolicy(min_confidence=0.9))
+    plain = chat(store_factory, system, send_policy=SendPolicy(min_confidence=0.9))
     assert not (await plain.reply("c2", "How do I export?", "m1", user_id="small")).held
 
 
-async def test_an_approval_survives_a_restart_and_the_turn_resumes(tmp_path: Path) -> None:
+async def test_an_approval_survives_a_restart_and_the_turn_resumes(
+    store_factory: StoreFactory,
+) -> None:
     refunds = Refunds()
 
     def system() -> Agent:
@@ -132,11 +143,11 @@ async def test_an_approval_survives_a_restart_and_the_turn_resumes(tmp_path: Pat
         return Agent("billing", model, tools=[refunds.tool()])
 
     policy = DefaultToolPolicy(min_confidence=0.95)  # this turn has no measured confidence
-    first = chat(tmp_path, system(), tool_policy=policy)
+    first = chat(store_factory, system(), tool_policy=policy)
     waiting = await first.reply("c1", "Refund A-1", "m1")
     assert waiting.escalated and "approve" in waiting.reply and refunds.done == []
 
-    restarted = chat(tmp_path, system(), tool_policy=policy)  # a restart
+    restarted = chat(store_factory, system(), tool_policy=policy)  # a restart
     assert [c.id for c in await restarted.queue()] == ["c1"]
     resumed = await restarted.decide_approval("c1", "dana", approve=True)
     assert resumed.reply == "Your refund of A-1 is done." and resumed.state == "bot"
@@ -150,10 +161,10 @@ async def test_an_approval_survives_a_restart_and_the_turn_resumes(tmp_path: Pat
     assert actions == ["approved"]
 
 
-async def test_a_replay_acts_on_nothing_and_opens_no_case(tmp_path: Path) -> None:
+async def test_a_replay_acts_on_nothing_and_opens_no_case(store_factory: StoreFactory) -> None:
     refunds = Refunds()
     model = ScriptedModel([REFUND, "Refunded.", REFUND, "Refunded (replay)."])
-    handler = chat(tmp_path, Agent("billing", model, tools=[refunds.tool()]))
+    handler = chat(store_factory, Agent("billing", model, tools=[refunds.tool()]))
     await handler.reply("c1", "Refund A-1", "m1")
     events_before = await handler.store.audit.query(AuditQuery())
     replay = await handler.replay("c1")
@@ -166,10 +177,10 @@ async def test_a_replay_acts_on_nothing_and_opens_no_case(tmp_path: Path) -> Non
     assert await handler.store.escalations.list(None) == []
 
 
-async def test_the_audit_trail_has_every_decision_and_call(tmp_path: Path) -> None:
+async def test_the_audit_trail_has_every_decision_and_call(store_factory: StoreFactory) -> None:
     refunds = Refunds()
     model = ScriptedModel([REFUND, "Refunded."])
-    handler = chat(tmp_path, Scored(Agent("billing", model, tools=[refunds.tool()]), 0.8))
+    handler = chat(store_factory, Scored(Agent("billing", model, tools=[refunds.tool()]), 0.8))
     await handler.reply("c1", "Refund A-1", "m1")
     events = await handler.store.audit.query(AuditQuery(conversation_id="c1"))
     assert [e.kind for e in events] == ["tool_call", "decision", "reply"]
@@ -180,13 +191,15 @@ async def test_the_audit_trail_has_every_decision_and_call(tmp_path: Path) -> No
     assert reply.data["sent"] is True
 
 
-async def test_a_promised_refund_no_tool_granted_waits_as_a_draft(tmp_path: Path) -> None:
+async def test_a_promised_refund_no_tool_granted_waits_as_a_draft(
+    store_factory: StoreFactory,
+) -> None:
     refunds = Refunds()
     promise = "I've issued a full refund to your card; it will arrive in 3 days."
     model = ScriptedModel([promise, REFUND, promise])
     guard = GuardrailChain([PromiseGuard()])
     handler = chat(
-        tmp_path,
+        store_factory,
         Agent("billing", model, tools=[refunds.tool()]),
         send_policy=SendPolicy(guard=guard),
     )
@@ -209,8 +222,9 @@ async def test_one_turn_is_one_trace_without_content(tmp_path: Path) -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     refunds = Refunds()
-    handler = chat(
-        tmp_path, Agent("billing", ScriptedModel([REFUND, "Done."]), tools=[refunds.tool()])
+    handler = ChatHandler(
+        Agent("billing", ScriptedModel([REFUND, "Done."]), tools=[refunds.tool()]),
+        SQLiteConversationStore(tmp_path / "c.sqlite3"),
     )
     with use_tracer_provider(provider):
         await handler.reply("c1", "Refund A-1 for jane@example.com", "m1")

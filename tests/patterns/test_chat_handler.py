@@ -1,4 +1,7 @@
-"""ChatHandler on test doubles and real SQLite (the HTTP server is tested in tests/server)."""
+"""ChatHandler on test doubles and real stores (the HTTP server is tested in tests/server).
+
+Tests about what is stored run on both backends (`store_factory`: SQLite and PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ from pyagent_guardrails import GuardrailChain, PIIGuard, PlaceholderMap
 from pyagent_patterns import (
     Agent,
     BoundedExecution,
+    EscalationQueue,
     HumanDecision,
     HumanInTheLoop,
     RunResult,
-    SQLiteEscalationQueue,
     TalkerReasoner,
 )
 from pyagent_patterns.chat import (
@@ -42,6 +45,8 @@ from pyagent_providers import (
 )
 from pyagent_router import DifficultyEstimate
 
+from .conftest import StoreFactory
+
 
 def echo(request: ModelRequest) -> str:
     """Says which message it answers and how many it saw."""
@@ -53,11 +58,18 @@ def handler(tmp_path: Path, system: Any = None, **options: Any) -> ChatHandler:
     return ChatHandler(system, SQLiteConversationStore(tmp_path / "c.sqlite3"), **options)
 
 
-async def test_turns_build_one_conversation_that_survives_a_restart(tmp_path: Path) -> None:
-    first = handler(tmp_path)
+def chat_on(stores: StoreFactory, system: Any = None, **options: Any) -> ChatHandler:
+    """A handler on a new store instance of the backend (a new process, or a restart)."""
+    return ChatHandler(system or Agent("bot", FunctionModel(echo)), stores(), **options)
+
+
+async def test_turns_build_one_conversation_that_survives_a_restart(
+    store_factory: StoreFactory,
+) -> None:
+    first = chat_on(store_factory)
     one = await first.reply("c1", "My invoice is wrong", "m1", user_id="u1")
     assert one.reply == "re: My invoice is wrong (1 messages)" and one.state == "bot"
-    restarted = handler(tmp_path)  # a new process: a new handler on the same file
+    restarted = chat_on(store_factory)  # a new process: a new handler on the same data
     two = await restarted.reply("c1", "It shows two seats", "m2", user_id="u1")
     assert two.reply == "re: It shows two seats (3 messages)"
     history = [(m.author, m.content) for m in (await restarted.conversation("c1")).messages]
@@ -69,9 +81,11 @@ async def test_turns_build_one_conversation_that_survives_a_restart(tmp_path: Pa
     ]
 
 
-async def test_a_redelivered_message_id_gets_the_stored_reply(tmp_path: Path) -> None:
+async def test_a_redelivered_message_id_gets_the_stored_reply(
+    store_factory: StoreFactory,
+) -> None:
     model = FunctionModel(echo)
-    chat = handler(tmp_path, Agent("bot", model))
+    chat = chat_on(store_factory, Agent("bot", model))
     first, again = await asyncio.gather(
         chat.reply("c1", "hello", "m1"), chat.reply("c1", "hello", "m1")
     )
@@ -82,10 +96,10 @@ async def test_a_redelivered_message_id_gets_the_stored_reply(tmp_path: Path) ->
 
 
 async def test_a_message_stored_but_never_answered_is_answered_on_redelivery(
-    tmp_path: Path,
+    store_factory: StoreFactory,
 ) -> None:
     outcomes: list[Any] = [RuntimeError("crash mid-turn"), "answered now"]
-    chat = handler(tmp_path, Agent("bot", FunctionModel(lambda r: outcomes.pop(0))))
+    chat = chat_on(store_factory, Agent("bot", FunctionModel(lambda r: outcomes.pop(0))))
     with pytest.raises(RuntimeError):
         await chat.reply("c1", "where is my refund?", "m1")
     reply = await chat.reply("c1", "where is my refund?", "m1")
@@ -93,16 +107,21 @@ async def test_a_message_stored_but_never_answered_is_answered_on_redelivery(
     assert [m.author for m in (await chat.conversation("c1")).messages] == ["customer", "bot"]
 
 
-async def test_a_hundred_concurrent_conversations_get_their_own_replies(tmp_path: Path) -> None:
-    chat = handler(tmp_path, Agent("bot", FunctionModel(echo, delay=0.01)))
+async def test_a_hundred_concurrent_conversations_get_their_own_replies(
+    store_factory: StoreFactory,
+) -> None:
+    chat = chat_on(store_factory, Agent("bot", FunctionModel(echo, delay=0.01)))
     replies = await asyncio.gather(*(chat.reply(f"c{i}", f"question {i}") for i in range(100)))
     assert [r.reply for r in replies] == [f"re: question {i} (1 messages)" for i in range(100)]
 
 
-async def test_messages_to_one_conversation_are_serialised(tmp_path: Path) -> None:
-    chat = handler(tmp_path, Agent("bot", FunctionModel(echo, delay=0.02)))
-    await asyncio.gather(*(chat.reply("c1", f"part {i}", f"m{i}") for i in range(5)))
-    messages = (await chat.conversation("c1")).messages
+async def test_messages_to_one_conversation_are_serialised(store_factory: StoreFactory) -> None:
+    # two handlers on two store instances: two processes sharing the conversations
+    model = FunctionModel(echo, delay=0.02)
+    chats = [chat_on(store_factory, Agent("bot", model)) for _ in range(2)]
+    await asyncio.gather(*(chats[i % 2].reply("c1", f"part {i}", f"m{i}") for i in range(6)))
+    messages = (await chats[0].conversation("c1")).messages
+    assert len(messages) == 12
     # every bot reply answers the customer message just before it, having seen all before
     for customer, bot in zip(messages[::2], messages[1::2], strict=True):
         assert bot.in_reply_to == customer.message_id
@@ -146,12 +165,12 @@ async def test_without_a_hold_each_turn_chooses_afresh(tmp_path: Path) -> None:
 
 
 async def test_older_turns_are_summarised_once_and_the_summary_is_stored(
-    tmp_path: Path,
+    store_factory: StoreFactory,
 ) -> None:
     system_model = FunctionModel(echo)
     summarizer = FunctionModel(lambda r: "SUMMARY of the early turns")
-    chat = handler(
-        tmp_path,
+    chat = chat_on(
+        store_factory,
         Agent("bot", system_model),
         summarizer=Agent("summarizer", summarizer),
         context_budget=ContextBudget(max_tokens=120, keep_recent=2),
@@ -180,8 +199,8 @@ async def test_without_a_summarizer_older_turns_are_trimmed(tmp_path: Path) -> N
     assert len((await chat.conversation("c1")).messages) == 10  # history itself is kept whole
 
 
-def pii_handler(tmp_path: Path) -> ChatHandler:
-    store = SQLiteConversationStore(tmp_path / "c.sqlite3")
+def pii_handler(stores: StoreFactory) -> ChatHandler:
+    store = stores()
     placeholders = PlaceholderMap(salt=store.secret())
     guard = GuardrailChain([PIIGuard(redact=True, placeholders=placeholders)])
     return ChatHandler(
@@ -190,12 +209,12 @@ def pii_handler(tmp_path: Path) -> ChatHandler:
 
 
 async def test_personal_data_keeps_its_placeholder_across_turns_and_restarts(
-    tmp_path: Path,
+    store_factory: StoreFactory, tmp_path: Path
 ) -> None:
-    first = pii_handler(tmp_path)
+    first = pii_handler(store_factory)
     await first.reply("c1", "I'm Sarah Connor, sarah.connor@example.com", "m1")
     await first.reply("c1", "Also cc ops@example.org please", "m2")
-    again = pii_handler(tmp_path)  # restart: a new map, the same store secret
+    again = pii_handler(store_factory)  # restart: a new map, the same store secret
     await again.reply("c1", "Any news for sarah.connor@example.com?", "m3")
     customer = [
         m.content for m in (await again.conversation("c1")).messages if m.author == "customer"
@@ -205,18 +224,15 @@ async def test_personal_data_keeps_its_placeholder_across_turns_and_restarts(
         "Also cc <EMAIL_ADDRESS_2> please",
         "Any news for <EMAIL_ADDRESS_1>?",
     ]
-    stored = _all_bytes(tmp_path)
+    stored = store_factory.dump()
     for raw in (b"Sarah Connor", b"sarah.connor@example.com", b"ops@example.org"):
         assert raw not in stored
-    key = tmp_path / "c.sqlite3.key"
-    assert os.stat(key).st_mode & 0o077 == 0  # the salt is readable by its owner only
+    if store_factory.backend == "sqlite":
+        key = tmp_path / "c.sqlite3.key"
+        assert os.stat(key).st_mode & 0o077 == 0  # the salt is readable by its owner only
 
 
-def _all_bytes(folder: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in folder.iterdir() if p.is_file())
-
-
-def escalating(tmp_path: Path) -> tuple[HumanInTheLoop, FunctionModel]:
+def escalating(queue: EscalationQueue) -> tuple[HumanInTheLoop, FunctionModel]:
     model = FunctionModel(echo)
 
     def holding(output: str, metadata: dict[str, Any]) -> HumanDecision:
@@ -227,17 +243,18 @@ def escalating(tmp_path: Path) -> tuple[HumanInTheLoop, FunctionModel]:
             Agent("bot", model),
             holding,
             ["lawyer"],
-            queue=SQLiteEscalationQueue(tmp_path / "c.sqlite3"),
+            queue=queue,
         ),
         model,
     )
 
 
 async def test_an_escalated_conversation_waits_for_a_person_who_can_hand_it_back(
-    tmp_path: Path,
+    store_factory: StoreFactory,
 ) -> None:
-    system, model = escalating(tmp_path)
-    chat = handler(tmp_path, system)
+    store = store_factory()
+    system, model = escalating(store.escalations)
+    chat = ChatHandler(system, store)
     escalated = await chat.reply("c1", "I'm calling my lawyer", "m1", user_id="u1")
     assert escalated.escalated and escalated.state == "waiting_for_human"
     assert escalated.ticket_id and [c.id for c in (await chat.queue())] == ["c1"]
@@ -249,7 +266,8 @@ async def test_an_escalated_conversation_waits_for_a_person_who_can_hand_it_back
 
     cases = chat.store.escalations  # the one record of the hand-off
     assert [c.id for c in await cases.list()] == [escalated.ticket_id]
-    assert (await chat.claim("c1", "alice")).state == "with_human"
+    desk = chat_on(store_factory)  # the person works from another process (pyagent queue)
+    assert (await desk.claim("c1", "alice")).state == "with_human"
     case = await cases.get(str(escalated.ticket_id))
     assert case is not None and (case.status, case.agent) == ("claimed", "alice")
     with pytest.raises(ConflictError, match="alice"):
@@ -303,8 +321,8 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert len((await chat.conversation("c1")).messages) == 2
 
 
-async def test_another_users_conversation_is_out_of_bounds(tmp_path: Path) -> None:
-    chat = handler(tmp_path)
+async def test_another_users_conversation_is_out_of_bounds(store_factory: StoreFactory) -> None:
+    chat = chat_on(store_factory)
     await chat.reply("c1", "mine", user_id="u1")
     with pytest.raises(NotFoundError, match="no conversation 'c1'"):  # as if missing
         await chat.reply("c1", "let me in", user_id="u2")
@@ -353,8 +371,9 @@ async def test_streamed_text_is_the_reply_and_summaries_never_stream(tmp_path: P
     assert done is not None
     assert "".join(e.text for e in events if e.type == "delta") == done.reply
 
-    system, _ = escalating(tmp_path)
-    chat = handler(tmp_path / "second", system)
+    second = SQLiteConversationStore(tmp_path / "second" / "c.sqlite3")
+    system, _ = escalating(second.escalations)
+    chat = ChatHandler(system, second)
     events = [e async for e in chat.stream_reply("c9", "my lawyer will call")]
     deltas = "".join(e.text for e in events if e.type == "delta")
     assert deltas.startswith("A person will reply")  # the holding message, nothing else
@@ -368,8 +387,10 @@ async def test_a_refused_stream_raises_before_any_event(tmp_path: Path) -> None:
             pass
 
 
-async def test_a_refused_first_message_opens_no_conversation(tmp_path: Path) -> None:
-    chat = handler(tmp_path, limits=RateLimits(per_user=1))
+async def test_a_refused_first_message_opens_no_conversation(
+    store_factory: StoreFactory,
+) -> None:
+    chat = chat_on(store_factory, limits=RateLimits(per_user=1))
     with pytest.raises(UserError):
         await chat.reply("c1", "   ")
     await chat.reply("c2", "first", user_id="u1")
@@ -392,9 +413,9 @@ class _AlwaysFails:
 
 
 async def test_a_holding_notice_is_true_the_conversation_waits_for_a_person(
-    tmp_path: Path,
+    store_factory: StoreFactory,
 ) -> None:
-    chat = ChatHandler(_AlwaysFails(), SQLiteConversationStore(tmp_path / "c.sqlite3"))
+    chat = chat_on(store_factory, _AlwaysFails())
     first = await chat.reply("c1", "my export is broken")
     assert "our team will follow up" in first.reply and first.recovery_level == 3
     assert first.escalated and first.state == "waiting_for_human"
@@ -405,11 +426,13 @@ async def test_a_holding_notice_is_true_the_conversation_waits_for_a_person(
     assert "Dana has it" in (await chat.reply("c1", "still there?")).reply
 
 
-async def test_a_persons_own_name_stays_readable_in_their_reply(tmp_path: Path) -> None:
-    store = SQLiteConversationStore(tmp_path / "c.sqlite3")
+async def test_a_persons_own_name_stays_readable_in_their_reply(
+    store_factory: StoreFactory,
+) -> None:
+    store = store_factory()
     placeholders = PlaceholderMap(salt=store.secret())
     guard = GuardrailChain([PIIGuard(redact=True, placeholders=placeholders)])
-    system, _ = escalating(tmp_path)
+    system, _ = escalating(store.escalations)
     chat = ChatHandler(system, store, guard=guard, placeholders=placeholders)
     await chat.reply("c1", "I'm calling my lawyer", "m1")
     await chat.human_reply(
@@ -421,4 +444,4 @@ async def test_a_persons_own_name_stays_readable_in_their_reply(tmp_path: Path) 
         "Hi, Dana here, I've fixed it. <PERSON_1> will call <PHONE_NUMBER_1>.",
         "— dana",
     ]
-    assert b"Robert Miller" not in _all_bytes(tmp_path)
+    assert b"Robert Miller" not in store_factory.dump()

@@ -15,6 +15,7 @@ from .store import (
     StoredMessage,
     default_store_path,
 )
+from .stores import close_store, open_store
 
 __all__ = [
     "ChatEvent",
@@ -35,6 +36,8 @@ __all__ = [
     "SendPolicy",
     "StoredMessage",
     "TierHold",
+    "close_store",
     "default_store_path",
     "is_email_like",
+    "open_store",
 ]

@@ -1,0 +1,125 @@
+"""`PostgresActionLedger`: side-effecting calls by idempotency key, shared by every worker.
+
+`begin` decides in one transaction: a new key is inserted (``ON CONFLICT DO NOTHING``:
+of two workers inserting one key, one wins and the other finds the winner's row), a
+known one is read ``FOR UPDATE`` and changed by the same `begin_transition` as every
+backend. So two workers beginning one key never both run it, and a call whose worker's
+lease ran out is taken over by exactly one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Any
+
+from pyagent_providers import NotFoundError
+from pyagent_providers.postgres import PostgresDatabase
+
+from ..actions.ledger import LEASE_SECONDS, ActionRecord, begin_transition, decided
+from ..tools import ToolResult
+from .common import as_database, dumps
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+    from psycopg.rows import TupleRow
+
+__all__ = ["PostgresActionLedger"]
+
+
+class PostgresActionLedger:
+    """The ledger in PostgreSQL (table ``actions``).
+
+    Args:
+        url_or_db: A ``postgresql://`` URL, or the `PostgresDatabase` to share.
+    """
+
+    def __init__(self, url_or_db: str | PostgresDatabase) -> None:
+        self.db = as_database(url_or_db)
+
+    def __repr__(self) -> str:
+        return "PostgresActionLedger(<database>)"
+
+    async def begin(
+        self, record: ActionRecord, *, lease_seconds: float = LEASE_SECONDS
+    ) -> tuple[ActionRecord, bool]:
+        """See `ActionLedger.begin`."""
+        now = time.time()
+        fresh, _ = begin_transition(None, record, now=now, lease_seconds=lease_seconds)
+        async with self.db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO actions (key, conversation_id, status, record)"
+                " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (key) DO NOTHING RETURNING key",
+                (fresh.key, fresh.conversation_id, fresh.status, dumps(_as_json(fresh))),
+            )
+            if await cursor.fetchone() is not None:
+                return fresh, True
+            existing = await _locked(connection, record.key)
+            stored, run = begin_transition(existing, record, now=now, lease_seconds=lease_seconds)
+            if stored != existing:
+                await _write(connection, stored)
+            return stored, run
+
+    async def finish(self, key: str, result: ToolResult) -> ActionRecord:
+        """See `ActionLedger.finish`."""
+        return await self._change(
+            key, lambda r: replace(r, status="done", result=result, lease_until=0)
+        )
+
+    async def await_approval(self, key: str, *, case_id: str | None, note: str) -> ActionRecord:
+        """See `ActionLedger.await_approval`."""
+        return await self._change(
+            key, lambda r: replace(r, status="awaiting_approval", case_id=case_id, note=note)
+        )
+
+    async def decide(self, key: str, *, approved: bool, by: str, note: str = "") -> ActionRecord:
+        """See `ActionLedger.decide`."""
+        return await self._change(key, lambda r: decided(r, approved=approved, by=by, note=note))
+
+    async def get(self, key: str) -> ActionRecord | None:
+        """See `ActionLedger.get`."""
+        row = await self.db.fetchone("SELECT record FROM actions WHERE key = %s", (key,))
+        return None if row is None else _record(row[0])
+
+    async def _change(self, key: str, how: Callable[[ActionRecord], ActionRecord]) -> ActionRecord:
+        async with self.db.transaction() as connection:
+            record = await _locked(connection, key)
+            if record is None:
+                raise NotFoundError(f"no recorded call {key!r}")
+            updated = how(record)
+            await _write(connection, updated)
+            return updated
+
+
+async def _locked(connection: AsyncConnection[TupleRow], key: str) -> ActionRecord | None:
+    """The record of `key`, its row locked until the transaction ends."""
+    cursor = await connection.execute(
+        "SELECT record FROM actions WHERE key = %s FOR UPDATE", (key,)
+    )
+    row = await cursor.fetchone()
+    return None if row is None else _record(row[0])
+
+
+async def _write(connection: AsyncConnection[TupleRow], record: ActionRecord) -> None:
+    await connection.execute(
+        "UPDATE actions SET status = %s, record = %s::jsonb, updated_at = now() WHERE key = %s",
+        (record.status, dumps(_as_json(record)), record.key),
+    )
+
+
+def _as_json(record: ActionRecord) -> dict[str, Any]:
+    data = asdict(record)
+    if data["result"] is not None:
+        data["result"]["grants"] = sorted(data["result"]["grants"])
+    return data
+
+
+def _record(stored: Mapping[str, Any]) -> ActionRecord:
+    data = dict(stored)
+    outcome: dict[str, Any] | None = data.pop("result")
+    result = None
+    if outcome is not None:
+        outcome["grants"] = frozenset(outcome["grants"])
+        result = ToolResult(**outcome)
+    return ActionRecord(**data, result=result)
