@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any, TextIO, cast, get_args
 
 from pyagent_patterns.actions import AuditEvent, AuditKind, AuditQuery, parse_condition
-from pyagent_patterns.chat import Pseudonyms, SQLiteConversationStore, default_store_path
+from pyagent_patterns.chat import (
+    ConversationStore,
+    Pseudonyms,
+    close_store,
+    default_store_path,
+    open_store,
+)
 from pyagent_providers import NotFoundError, UserError
+from pyagent_providers.postgres import database_url, is_postgres_url
 
 __all__ = ["KINDS", "audit_command", "existing_store", "parse_since"]
 
@@ -58,16 +65,21 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def existing_store(store: str | None) -> SQLiteConversationStore:
-    """The conversation store at `store` (the default path when ``None``), which must exist.
+def existing_store(store: str | None) -> ConversationStore:
+    """The conversation store at `store`, which must exist.
+
+    `store` is a ``postgresql://`` URL or a SQLite file; without it,
+    ``$PYAGENT_DATABASE_URL`` when set, else the default file.
 
     Raises:
         NotFoundError: There is no such file (opening it would create an empty one).
     """
+    if (store is None and database_url() is not None) or (store and is_postgres_url(store)):
+        return open_store(store)
     path = Path(store) if store is not None else default_store_path()
     if not path.is_file():
         raise NotFoundError(f"no conversation store at {path}")
-    return SQLiteConversationStore(path)
+    return open_store(path)
 
 
 async def audit_command(
@@ -90,15 +102,18 @@ async def audit_command(
         raise UserError("--limit must be at least 1")
     conversations = existing_store(store)
     ids = Pseudonyms(conversations.secret())
-    events = await conversations.audit.query(
-        AuditQuery(
-            conversation_id=ids(conversation),
-            since=moment,
-            where=conditions,
-            kinds=tuple(cast(AuditKind, kind) for kind in kinds),
-            limit=limit,
+    try:
+        events = await conversations.audit.query(
+            AuditQuery(
+                conversation_id=ids(conversation),
+                since=moment,
+                where=conditions,
+                kinds=tuple(cast(AuditKind, kind) for kind in kinds),
+                limit=limit,
+            )
         )
-    )
+    finally:  # a PostgreSQL store is closed before the event loop ends
+        await close_store(conversations)
     if as_json:
         writer.write(json.dumps([event.as_dict() for event in events], indent=2) + "\n")
     else:

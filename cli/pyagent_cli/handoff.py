@@ -1,10 +1,11 @@
 """``pyagent queue``: the person's side of escalated conversations, from the terminal.
 
-Works on the same conversation store as ``pyagent serve`` (SQLite handles both
-processes). Most actions do not load the support system's models: only the PII guard,
-so the person's replies are redacted like everything else that is stored. ``approve``
-and ``decline`` resume the turn that waits on a tool call, so they build the recipe's
-chat handler (as ``pyagent chat`` does) and print the resumed reply.
+Works on the same conversation store as ``pyagent serve`` (`open_store`: SQLite or
+PostgreSQL, both shared safely by processes). Most actions do not load the support
+system's models: only the PII guard, so the person's replies are redacted like
+everything else that is stored. ``approve`` and ``decline`` resume the turn that waits
+on a tool call, so they build the recipe's chat handler (as ``pyagent chat`` does) and
+print the resumed reply.
 
 A case is one of three kinds, shown by ``list`` and ``show``: ``draft`` (the bot's answer
 waits for a person to ``send`` it as it is or ``edit`` it), ``approval`` (a tool call
@@ -24,7 +25,8 @@ from pyagent_patterns.chat import (
     Conversation,
     HandoffDesk,
     Redactor,
-    SQLiteConversationStore,
+    close_store,
+    open_store,
 )
 from pyagent_patterns.chat.validation import owned_conversation
 from pyagent_patterns.escalations import Escalation
@@ -49,7 +51,7 @@ def desk(store: str | None, *, redacting: bool = True) -> HandoffDesk:
     Only a reply stores text, so only a reply needs the PII guard (spaCy and Presidio
     take seconds to load): `list`, `show`, `claim` and `hand-back` answer at once.
     """
-    conversations = SQLiteConversationStore(store)
+    conversations = open_store(store)
     if not redacting:
         return HandoffDesk(conversations, Redactor(conversations, None, None))
     placeholders = PlaceholderMap(salt=conversations.secret())
@@ -102,26 +104,29 @@ async def queue_command(
         )
         return 0
     people = desk(store, redacting=action in _REDACTING)
-    if action == "list":
-        return await _list(people, writer, as_json=as_json)
-    assert conversation_id is not None
-    if action == "show":
-        return await _show(people, conversation_id, writer, as_json=as_json)
-    if action == "claim":
-        conversation = await people.claim(conversation_id, person)
-    elif action in ("reply", "send", "edit"):
-        if action == "reply":
-            message = await people.reply(conversation_id, person, text or "")
-        else:
-            message = await people.send_draft(conversation_id, person, text)
-        if as_json:
-            writer.write(json.dumps(message.as_dict(), indent=2) + "\n")
-            return 0
-        conversation = await owned_conversation(people.store, conversation_id, None)
-    else:  # hand-back
-        conversation = await people.hand_back(conversation_id, person)
-    writer.write(f"{conversation_id}: {action} done by {person}; state {conversation.state}\n")
-    return 0
+    try:  # a PostgreSQL store is closed before the event loop ends
+        if action == "list":
+            return await _list(people, writer, as_json=as_json)
+        assert conversation_id is not None
+        if action == "show":
+            return await _show(people, conversation_id, writer, as_json=as_json)
+        if action == "claim":
+            conversation = await people.claim(conversation_id, person)
+        elif action in ("reply", "send", "edit"):
+            if action == "reply":
+                message = await people.reply(conversation_id, person, text or "")
+            else:
+                message = await people.send_draft(conversation_id, person, text)
+            if as_json:
+                writer.write(json.dumps(message.as_dict(), indent=2) + "\n")
+                return 0
+            conversation = await owned_conversation(people.store, conversation_id, None)
+        else:  # hand-back
+            conversation = await people.hand_back(conversation_id, person)
+        writer.write(f"{conversation_id}: {action} done by {person}; state {conversation.state}\n")
+        return 0
+    finally:
+        await close_store(people.store)
 
 
 async def _decide(
@@ -137,12 +142,20 @@ async def _decide(
     """Approve or decline the waiting tool call with the recipe's handler (the turn resumes)."""
     # Refuse a conversation with nothing to approve before loading any model.
     people = desk(store, redacting=False)
-    conversation = await owned_conversation(people.store, conversation_id, None, ids=people.ids)
-    if case_kind(await _case(people, conversation)) != "approval":
-        raise ConflictError(f"conversation {conversation.id!r} has no tool call awaiting approval")
+    try:
+        conversation = await owned_conversation(people.store, conversation_id, None, ids=people.ids)
+        if case_kind(await _case(people, conversation)) != "approval":
+            raise ConflictError(
+                f"conversation {conversation.id!r} has no tool call awaiting approval"
+            )
+    finally:
+        await close_store(people.store)
     loaded = load_recipe(recipe, f"queue {'approve' if approve else 'decline'}")
     handler = loaded.chat_handler(store, classification=loaded.classification(classification))
-    return await handler.decide_approval(conversation_id, person, approve=approve, note=note)
+    try:
+        return await handler.decide_approval(conversation_id, person, approve=approve, note=note)
+    finally:
+        await close_store(handler.store)
 
 
 async def _case(people: HandoffDesk, conversation: Conversation) -> Escalation | None:

@@ -23,7 +23,7 @@ from itertools import zip_longest
 from typing import Any, TextIO
 
 from pyagent_patterns.actions import AuditEvent
-from pyagent_patterns.chat import ConversationStore, Replay
+from pyagent_patterns.chat import ConversationStore, Replay, close_store
 from pyagent_patterns.chat.turns import escalates
 from pyagent_providers import NotFoundError
 
@@ -50,18 +50,22 @@ async def replay_command(
     writer = out or sys.stdout
     # what to replay is settled before any model loads
     conversations = existing_store(store)
-    if CASE_ID.match(conversation):
-        case = await conversations.escalations.get(conversation)
-        if case is None or case.conversation_id is None:
-            raise NotFoundError(f"no case {conversation!r} with a conversation")
-        conversation = case.conversation_id
-        message_id = message_id or case.metadata.get("message_id")
+    try:  # a PostgreSQL store is closed before the event loop ends
+        if CASE_ID.match(conversation):
+            case = await conversations.escalations.get(conversation)
+            if case is None or case.conversation_id is None:
+                raise NotFoundError(f"no case {conversation!r} with a conversation")
+            conversation = case.conversation_id
+            message_id = message_id or case.metadata.get("message_id")
+    finally:
+        await close_store(conversations)
     loaded = load_recipe(recipe, "replay")
-    handler = loaded.chat_handler(
-        str(conversations.path), classification=loaded.classification(classification)
-    )
-    replay = await handler.replay(conversation, message_id)
-    draft = await _held_draft(handler.store, replay)
+    handler = loaded.chat_handler(store, classification=loaded.classification(classification))
+    try:
+        replay = await handler.replay(conversation, message_id)
+        draft = await _held_draft(handler.store, replay)
+    finally:
+        await close_store(handler.store)
     if as_json:
         writer.write(json.dumps(replay_as_dict(replay, draft=draft), indent=2, default=str) + "\n")
     else:

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from pyagent_guardrails import PlaceholderMap
-from pyagent_patterns import ChatHandler, SendPolicy, SQLiteConversationStore
+from pyagent_patterns import ChatHandler, SendPolicy
+from pyagent_patterns.chat import open_store
 
 from .models import Models
 from .system import MAX_MESSAGE_CHARS, Classification, SupportSystem, system_prompts
@@ -24,9 +25,10 @@ def chat_handler(
     """The support system as an embeddable multi-turn `ChatHandler`.
 
     Args:
-        store: The conversations' SQLite file (``$PYAGENT_DATA_DIR/conversations.sqlite3``
-            by default). Its secret (a ``.key`` file beside it) salts the PII digests, so
-            placeholders stay consistent across restarts.
+        store: The conversations' SQLite file or a ``postgresql://`` URL (`open_store`:
+            ``$PYAGENT_DATABASE_URL``, else ``$PYAGENT_DATA_DIR/conversations.sqlite3``,
+            by default). Its secret salts the PII digests, so placeholders stay
+            consistent across restarts.
         models: The tiers' models; chosen from the environment by default.
         classification: See `SupportSystem`.
         **options: Passed to `ChatHandler` (``context_budget``, ``tier_hold``, ``limits``,
@@ -38,7 +40,7 @@ def chat_handler(
     local triage's confidences are calibrated, but an untuned threshold would send most
     conversations to people.
     """
-    conversations = SQLiteConversationStore(store)
+    conversations = open_store(store)
     placeholders = PlaceholderMap(salt=conversations.secret())
     system = SupportSystem(
         models,

@@ -41,7 +41,6 @@ from pyagent_patterns import (
     Agent,
     ChatHandler,
     SendPolicy,
-    SQLiteConversationStore,
     Supervisor,
     Tool,
     Verdict,
@@ -49,6 +48,7 @@ from pyagent_patterns import (
     tool,
 )
 from pyagent_patterns.actions import AuditQuery, ToolRequest
+from pyagent_patterns.chat import open_store
 from pyagent_providers import Example
 from pyagent_router import EmbeddingClassifier
 
@@ -224,14 +224,14 @@ def chat_handler(
     """The branch agents as a multi-turn `ChatHandler` (the recipe contract's factory).
 
     Args:
-        store: The conversations' SQLite file.
+        store: The conversations' SQLite file or a ``postgresql://`` URL (`open_store`).
         classification: Only ``local`` (the lane router never calls an LLM).
         shop: The shop the tools act on (`Shop.sample()` by default).
         models: The tiers' models; chosen from the environment by default.
         **options: Passed to `ChatHandler`.
     """
     shop = shop or Shop.sample()
-    conversations = SQLiteConversationStore(store)
+    conversations = open_store(store)
     placeholders = PlaceholderMap(salt=conversations.secret())
     pii = PIIGuard(redact=True, placeholders=placeholders)
     # A reply may say a refund was made only when issue_refund's result granted it.

@@ -34,8 +34,9 @@ from pyagent_guardrails import (
     PlaceholderMap,
     PromiseGuard,
 )
-from pyagent_patterns import Agent, ChatHandler, SendPolicy, SQLiteConversationStore
+from pyagent_patterns import Agent, ChatHandler, SendPolicy
 from pyagent_patterns.base import Pattern, RunResult, as_messages
+from pyagent_patterns.chat import open_store
 from pyagent_providers import Message
 from pyagent_router.context import ContextArg
 
@@ -123,7 +124,7 @@ def chat_handler(
     confidence reaches the detector's threshold is sent without a person.
     """
     models = models or choose_models()
-    conversations = SQLiteConversationStore(store)
+    conversations = open_store(store)
     placeholders = PlaceholderMap(salt=conversations.secret())
     pii = PIIGuard(redact=True, placeholders=placeholders)
     detector = DuplicateDetector.default()

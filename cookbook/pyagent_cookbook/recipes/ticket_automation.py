@@ -41,8 +41,9 @@ from pyagent_guardrails import (
     PlaceholderMap,
     PromiseGuard,
 )
-from pyagent_patterns import Agent, ChatHandler, SendPolicy, SQLiteConversationStore, tool
+from pyagent_patterns import Agent, ChatHandler, SendPolicy, tool
 from pyagent_patterns.base import Pattern, RunResult, as_messages
+from pyagent_patterns.chat import open_store
 from pyagent_providers import Message
 from pyagent_router import CustomerProfile
 from pyagent_router.context import ContextArg, RunContext
@@ -190,7 +191,7 @@ def chat_handler(
     ``pyagent serve`` with this recipe takes tickets at ``POST /v1/webhooks/tickets``.
     """
     models = models or choose_models()
-    conversations = SQLiteConversationStore(store)
+    conversations = open_store(store)
     placeholders = PlaceholderMap(salt=conversations.secret())
     pii = PIIGuard(redact=True, placeholders=placeholders)
     leak = LeakGuard(pii, placeholders, public=("@orbitly.com",))
