@@ -234,3 +234,23 @@ async def test_one_turn_is_one_trace_without_content(tmp_path: Path) -> None:
     assert dict(call.attributes or {})["pyagent.tool.outcome"] == "ok"
     values = [str(v) for span in spans.values() for v in (span.attributes or {}).values()]
     assert not any("jane@example.com" in v or "Refund A-1" in v for v in values)
+
+
+async def test_a_turn_cut_short_is_answered_before_the_next_question(
+    store_factory: StoreFactory,
+) -> None:
+    model = ScriptedModel([RuntimeError("worker died"), "answer 1", "answer 2", "answer 2 again"])
+    handler = chat(store_factory, Agent("bot", model))
+    with pytest.raises(RuntimeError):
+        await handler.reply("c1", "first question", "m1")
+    second = await handler.reply("c1", "second question", "m2")
+    assert second.reply == "answer 2"
+    redelivered = await handler.reply("c1", "first question", "m1")
+    assert redelivered.duplicate and redelivered.reply == "answer 1"
+    messages = (await handler.conversation("c1")).messages
+    assert [(m.author, m.in_reply_to or m.message_id) for m in messages] == [
+        ("customer", "m1"),
+        ("customer", "m2"),
+        ("bot", "m1"),
+        ("bot", "m2"),
+    ]

@@ -403,7 +403,30 @@ class ChatHandler:
             conversation = await self.conversation(conversation_id)
         if conversation.state != "bot":
             return await acknowledge(self.store, conversation, message_id)
+        conversation = await self._answer_earlier(conversation, message_id, user_id)
         return await self._answer(conversation, message_id, user_id, sink)
+
+    async def _answer_earlier(
+        self, conversation: Conversation, message_id: str, user_id: str | None
+    ) -> Conversation:
+        """Answer, oldest first, the customer's earlier messages whose turn never finished.
+
+        A turn that failed after its message was stored (a worker killed, the database
+        restarting) leaves the message unanswered until it is delivered again. The next
+        turn of the conversation answers it first, so replies keep the order of the
+        questions; the redelivery then gets the stored reply.
+        """
+        seq = next(m.seq for m in conversation.messages if m.message_id == message_id)
+        earlier = [
+            m.message_id
+            for m in conversation.messages
+            if m.author == "customer" and m.message_id is not None and m.seq < seq
+            if conversation.reply_to(m.message_id) is None
+        ]
+        for pending in earlier:
+            logger.info("answering stored message %s before %s", pending, message_id)
+            await self._answer(_upto(conversation, pending), pending, user_id, None)
+        return await self.conversation(conversation.id) if earlier else conversation
 
     async def _create(self, conversation_id: str, user_id: str | None) -> None:
         try:
