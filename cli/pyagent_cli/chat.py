@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from pyagent_patterns import ChatHandler
-from pyagent_patterns.chat import ChatReply
+from pyagent_patterns.chat import ChatReply, close_store
 from pyagent_providers import NotFoundError, UserError
 from pyagent_providers.telemetry import configure_tracing
 from pyagent_router import collect_calls
@@ -47,6 +47,19 @@ async def chat_command(
     configure_tracing()  # OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_TRACES_EXPORTER turn traces on
     loaded = load_recipe(recipe, "chat")
     handler = loaded.chat_handler(store, classification=loaded.classification(classification))
+    try:
+        return await _converse(handler, conversation_id, reader, writer, poll_seconds)
+    finally:
+        await close_store(handler.store)  # a PostgreSQL pool must close before the loop
+
+
+async def _converse(
+    handler: ChatHandler,
+    conversation_id: str | None,
+    reader: TextIO,
+    writer: TextIO,
+    poll_seconds: float,
+) -> int:
     conversation_id = conversation_id or f"cli-{uuid.uuid4().hex[:10]}"
     writer.write(f"Conversation {conversation_id}. Type a message; /quit to leave.\n")
     person = PersonReplies(handler, conversation_id, writer)

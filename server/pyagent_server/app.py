@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pyagent_patterns.chat import ChatEvent, ChatHandler
+from pyagent_patterns.chat import ChatEvent, ChatHandler, close_store
 from pyagent_providers import AccessDenied, MissingDependencyError, UserError
 
 try:
@@ -89,6 +89,7 @@ def create_app(
         await handler.warm_up()
         logger.info("warmed up in %.1f s", time.perf_counter() - started)
         yield
+        await close_store(handler.store)  # a PostgreSQL pool and its lock connection
 
     app = FastAPIOffline(
         title="pyagent chat",

@@ -112,7 +112,8 @@ class SupportSystem:
         models: The tiers' models; chosen from the environment by default.
         queue: Where escalations go; defaults to the SQLite file under $PYAGENT_DATA_DIR.
         queue_path: Shortcut for ``SQLiteEscalationQueue(queue_path)``.
-        tracker: Where calls and their cost are recorded (in memory by default).
+        tracker: Where calls and their cost are recorded (`open_cost_tracker`: PostgreSQL
+            with ``PYAGENT_DATABASE_URL``, else in memory).
         classification: How triage decides. ``"local"``: embedding classifiers trained on
             the labelled tickets, free and ~20 ms. ``"cascade"``: local where confident,
             otherwise one LLM call on the fast model carrying only the 8 most similar

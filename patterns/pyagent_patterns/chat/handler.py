@@ -66,8 +66,8 @@ from .replies import (
     replayed,
 )
 from .sending import HELD_NOTICE, SendPolicy, reasons_to_hold
-from .sqlite_store import SQLiteConversationStore
 from .store import Conversation, ConversationStore, StoredMessage
+from .stores import open_store
 from .streaming import QueueSink, outcome
 from .turns import acknowledge, decision_events, escalates, hold_draft, open_case, reply_metadata
 from .validation import check_owner, checked_id, checked_name, checked_text, owned_conversation
@@ -128,9 +128,7 @@ class ChatHandler:
         self.system = system
         self._warm_up = warm_up
         self.store: ConversationStore = (
-            store
-            if store is not None and not isinstance(store, str | Path)
-            else SQLiteConversationStore(store)
+            store if store is not None and not isinstance(store, str | Path) else open_store(store)
         )
         self.ids = Pseudonyms(self.store.secret())  # email-like ids → stored form
         self.redactor = Redactor(self.store, guard, placeholders)
@@ -178,7 +176,8 @@ class ChatHandler:
         Raises:
             UserError: Bad ids, an empty, too long or non-text message, or a guard refused
                 it; the conversation is left as it was.
-            AccessDenied: The conversation belongs to another user.
+            NotFoundError: The conversation belongs to another user (answered like one
+                that does not exist, so ids cannot be probed).
             TooManyRequests: A rate limit is exceeded.
         """
         return await self._turn(conversation_id, text, message_id, user_id, sink=None)
@@ -229,8 +228,7 @@ class ChatHandler:
         pseudonyms; `conversation_id` and `user_id` may be given either way.
 
         Raises:
-            NotFoundError: There is no such conversation.
-            AccessDenied: It belongs to another user.
+            NotFoundError: There is no such conversation, or it is another user's.
         """
         return await owned_conversation(self.store, conversation_id, user_id, ids=self.ids)
 
