@@ -1,12 +1,14 @@
 """``pyagent db upgrade|current``: the PostgreSQL schema of ``$PYAGENT_DATABASE_URL``.
 
 ``upgrade`` applies the migrations the database lacks (several processes running it at
-once wait for one another) and prints the revision it is at; ``current`` prints the
+once wait for one another) and the ticket queue's schema (procrastinate's own, applied by
+procrastinate), and prints the revision it is at; ``current`` prints the
 revision without changing anything. SQLite needs neither: its files create their tables.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import TextIO
 
@@ -38,6 +40,7 @@ def db_command(action: str, *, out: TextIO | None = None) -> int:
 
     if action == "upgrade":
         upgrade_sync(url)
+        _queue_schema(url)
     revision = _current(url)
     if revision is None:
         writer.write("no schema yet (pyagent db upgrade creates it)\n")
@@ -57,3 +60,12 @@ def _current(url: str) -> str | None:
         return current(url)
     except OperationalError as exc:  # the driver's message may hold the URL: not shown
         raise StoreUnavailable(f"cannot read the database: {type(exc.orig).__name__}") from exc
+
+
+def _queue_schema(url: str) -> None:
+    """The webhook queue's tables, when the server package is installed."""
+    try:
+        from pyagent_server.tickets import ensure_queue_schema
+    except ImportError:  # no server extra: no webhook queue to prepare
+        return
+    asyncio.run(ensure_queue_schema(url))

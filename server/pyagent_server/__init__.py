@@ -26,9 +26,13 @@ Endpoints (OpenAPI docs with every schema at ``/docs``, served offline):
 - ``POST /v1/webhooks/tickets`` ``{"event_id", "ticket_id", "customer_id"?, "subject"?,
   "body"}`` with ``X-Pyagent-Signature: sha256=<hex HMAC-SHA-256 of the raw body>`` (the
   ``webhook_secret``): the ticket's conversation ``ticket-<ticket_id>`` answers the event
-  once → ``{"event_id", "ticket_id", "status": "processed" | "duplicate", "reply"}``. A
-  missing or wrong signature is 401; with no webhook secret the route is 404 (see
-  `pyagent_server.webhooks`).
+  once → ``{"event_id", "ticket_id", "status": "processed" | "duplicate", "reply"}``; with
+  a task queue (``tickets=``, PostgreSQL) it is enqueued at once → 202 ``{"event_id",
+  "ticket_id", "status": "queued"}`` and ``pyagent worker`` answers it. A missing or wrong
+  signature is 401; with no webhook secret the route is 404 (see
+  `pyagent_server.webhooks`, `pyagent_server.tickets`).
+- ``GET /v1/webhooks/failed`` and ``POST /v1/webhooks/failed/{job_id}/retry``: the queue's
+  dead letters (tickets whose retries ran out), for people only.
 - ``GET /healthz``: liveness. ``GET /readyz``: readiness, the conversation store reads
   (and Redis answers ``PING`` when configured, reported but not fatal: rate limits fail
   open) → 200 ``{"status": "ready", "checks"}`` or 503 with ``Retry-After`` naming the
