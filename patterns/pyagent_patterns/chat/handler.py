@@ -33,24 +33,19 @@ support system with the conversation's tier hold → store the reply and the new
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 from pyagent_guardrails import GuardrailChain, PlaceholderMap
-from pyagent_providers import ConflictError, Message, NotFoundError
+from pyagent_providers import ConflictError
 from pyagent_providers.logs import conversation_scope
-from pyagent_providers.telemetry import set_attributes, turn_span
-from pyagent_router import CustomerProfile, Signals
-from pyagent_router.context import RunContext
 
-from ..actions import ActionGate, AuditQuery, Condition, DefaultToolPolicy, PolicyArg
-from ..base import Runnable, RunResult
+from ..actions import ActionGate, DefaultToolPolicy, PolicyArg
+from ..base import Runnable
 from .desk import HandoffDesk
 from .history import HistoryWindow
 from .limits import RateLimiter, RateLimits
@@ -65,11 +60,12 @@ from .replies import (
     TierHold,
     replayed,
 )
-from .sending import HELD_NOTICE, SendPolicy, reasons_to_hold
+from .runner import ProfileHook, TurnRunner, upto
+from .sending import SendPolicy
 from .store import Conversation, ConversationStore, StoredMessage
 from .stores import open_store
 from .streaming import QueueSink, outcome
-from .turns import acknowledge, decision_events, escalates, hold_draft, open_case, reply_metadata
+from .turns import acknowledge
 from .validation import check_owner, checked_id, checked_name, checked_text, owned_conversation
 
 __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "ProfileHook", "TierHold"]
@@ -77,8 +73,6 @@ __all__ = ["ChatEvent", "ChatHandler", "ChatReply", "ContextBudget", "ProfileHoo
 logger = logging.getLogger("pyagent.chat")
 
 WARM_UP_TEXT = "Hello, I'm Ana (ana@example.com). How do I reset my password?"
-ProfileHook = Callable[[str | None], CustomerProfile | None | Awaitable[CustomerProfile | None]]
-"""Gives the customer's profile from their (stored-form) user id, sync or async."""
 
 
 class ChatHandler:
@@ -135,19 +129,24 @@ class ChatHandler:
         self.desk = HandoffDesk(
             self.store, self.redactor, max_message_chars=max_message_chars, ids=self.ids
         )
-        self.history = HistoryWindow(self.store, context_budget or ContextBudget(), summarizer)
-        self.tier_hold = tier_hold
         self.limiter = RateLimiter(limits or RateLimits())
         self.max_message_chars = max_message_chars
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.gate = ActionGate(
-            policy=tool_policy or DefaultToolPolicy(),
-            ledger=self.store.actions,
-            audit=self.store.audit,
-            queue=self.store.escalations,
+        self.runner = TurnRunner(
+            system,
+            self.store,
+            self.redactor,
+            HistoryWindow(self.store, context_budget or ContextBudget(), summarizer),
+            gate=ActionGate(
+                policy=tool_policy or DefaultToolPolicy(),
+                ledger=self.store.actions,
+                audit=self.store.audit,
+                queue=self.store.escalations,
+            ),
+            send_policy=send_policy or SendPolicy(),
+            tier_hold=tier_hold,
+            customer_profile=customer_profile,
         )
-        self.send_policy = send_policy or SendPolicy()
-        self.customer_profile = customer_profile
 
     # -- the customer's side -----------------------------------------------------------
 
@@ -280,50 +279,20 @@ class ChatHandler:
                 message_id = await self.desk.decide_approval(
                     conversation, name, approve=approve, note=note
                 )
-                resumed = _upto(await self.conversation(stored_id), message_id)
-                return await self._answer(resumed, message_id, conversation.user_id, None)
+                resumed = upto(await self.conversation(stored_id), message_id)
+                return await self.runner.answer(resumed, message_id, conversation.user_id, None)
 
     async def replay(self, conversation_id: str, message_id: str | None = None) -> Replay:
         """Run a stored turn again as a dry run: what happened then beside what would now.
 
-        Nothing acts and nothing is stored: side-effecting tools are described (or show
-        their recorded outcome), no case is opened, no audit event is written. Model
-        calls are real (and metered). `message_id` defaults to the latest customer message.
+        Nothing acts and nothing is stored (see `TurnRunner.replay`). `message_id`
+        defaults to the latest customer message.
 
         Raises:
             NotFoundError: No such conversation, or it has no such customer message.
         """
         conversation = await self.conversation(conversation_id)
-        target = message_id or next(
-            (m.message_id for m in reversed(conversation.messages) if m.author == "customer"),
-            None,
-        )
-        if target is None or not conversation.has_message(target):
-            raise NotFoundError(f"conversation {conversation.id!r} has no such customer message")
-        history = await self.history.window(_upto(conversation, target), save=False)
-        context = await self._context(conversation, target, conversation.user_id, None)
-        dry = replace(self.gate, audit=None, queue=None)
-        with dry.active():
-            now = await self.system.run(history, context=context.with_(dry_run=True))
-        then_events = await self.store.audit.query(
-            AuditQuery(
-                conversation_id=conversation.id, where=(Condition("message_id", "=", target),)
-            )
-        )
-        held = await reasons_to_hold(
-            now,
-            policy=self.send_policy,
-            signals=context.signals or Signals(),
-            conversation_id=conversation.id,
-        )
-        return Replay(
-            conversation_id=conversation.id,
-            message_id=target,
-            then=conversation.reply_to(target),
-            then_events=tuple(then_events),
-            now=now,
-            held_now=() if escalates(now.record) else held,
-        )
+        return await self.runner.replay(conversation, message_id)
 
     # -- one turn ------------------------------------------------------------------------
 
@@ -401,30 +370,8 @@ class ChatHandler:
             conversation = await self.conversation(conversation_id)
         if conversation.state != "bot":
             return await acknowledge(self.store, conversation, message_id)
-        conversation = await self._answer_earlier(conversation, message_id, user_id)
-        return await self._answer(conversation, message_id, user_id, sink)
-
-    async def _answer_earlier(
-        self, conversation: Conversation, message_id: str, user_id: str | None
-    ) -> Conversation:
-        """Answer, oldest first, the customer's earlier messages whose turn never finished.
-
-        A turn that failed after its message was stored (a worker killed, the database
-        restarting) leaves the message unanswered until it is delivered again. The next
-        turn of the conversation answers it first, so replies keep the order of the
-        questions; the redelivery then gets the stored reply.
-        """
-        seq = next(m.seq for m in conversation.messages if m.message_id == message_id)
-        earlier = [
-            m.message_id
-            for m in conversation.messages
-            if m.author == "customer" and m.message_id is not None and m.seq < seq
-            if conversation.reply_to(m.message_id) is None
-        ]
-        for pending in earlier:
-            logger.info("answering stored message %s before %s", pending, message_id)
-            await self._answer(_upto(conversation, pending), pending, user_id, None)
-        return await self.conversation(conversation.id) if earlier else conversation
+        conversation = await self.runner.answer_earlier(conversation, message_id, user_id)
+        return await self.runner.answer(conversation, message_id, user_id, sink)
 
     async def _create(self, conversation_id: str, user_id: str | None) -> None:
         try:
@@ -432,141 +379,8 @@ class ChatHandler:
         except ConflictError:  # created by another process just now
             check_owner(await self.conversation(conversation_id), user_id)
 
-    async def _answer(
-        self,
-        conversation: Conversation,
-        message_id: str,
-        user_id: str | None,
-        sink: QueueSink | None,
-    ) -> ChatReply:
-        history = await self.history.window(conversation)
-        context = await self._context(conversation, message_id, user_id, sink)
-        # Tool arguments are redacted with the conversation's placeholders before they
-        # are recorded.
-        gate = replace(self.gate, redact=partial(self.redactor.scrub, conversation.id))
-        with turn_span(conversation.id, message_id=message_id) as span, gate.active():
-            result = await self.system.run(history, context=context)
-            reply = await self._settle(conversation, message_id, result, context, history)
-            set_attributes(
-                span,
-                route=reply.route,
-                tier=reply.tier,
-                confidence=reply.confidence,
-                escalated=reply.escalated,
-                sent=not reply.held,
-            )
-        return reply
-
-    async def _settle(
-        self,
-        conversation: Conversation,
-        message_id: str,
-        result: RunResult,
-        context: RunContext,
-        history: list[Message],
-    ) -> ChatReply:
-        """Store the turn's outcome: reply (or held draft), case, tier and audit events."""
-        record = result.record
-        escalated = escalates(record)
-        held: tuple[str, ...] = ()
-        if not escalated:
-            held = await reasons_to_hold(
-                result,
-                policy=self.send_policy,
-                signals=context.signals or Signals(),
-                conversation_id=conversation.id,
-            )
-        text = str(result.output)
-        # The case first: a stored reply never names a case that is not there.
-        if held:
-            draft = await self.redactor.scrub(conversation.id, text)
-            ticket_id = await hold_draft(
-                self.store, conversation.id, message_id, draft=draft, reasons=held, history=history
-            )
-            text = HELD_NOTICE.format(ticket=ticket_id)
-        elif escalated:
-            ticket_id = await open_case(self.store, conversation.id, message_id, record, history)
-        else:
-            ticket_id = record.ticket_id
-        waits = escalated or bool(held)
-        tier = "human" if waits else record.tier
-        await self.store.append(
-            conversation.id,
-            author="notice" if held else "bot",
-            content=text,
-            in_reply_to=message_id,
-            metadata=reply_metadata(result, tier=tier, ticket_id=ticket_id, held=held),
-        )
-        if waits:
-            await self.store.update(conversation.id, ticket_id=ticket_id)
-        elif tier in ("fast", "smart"):
-            await self.store.update(conversation.id, tier=tier)
-        await self.redactor.save(conversation.id)  # placeholders of recorded arguments
-        await self.store.audit.record(
-            *decision_events(
-                conversation.id,
-                message_id,
-                result,
-                ticket_id=ticket_id,
-                held=held,
-                escalated=escalated,
-            )
-        )
-        return ChatReply(
-            conversation_id=conversation.id,
-            message_id=message_id,
-            reply=text,
-            state="waiting_for_human" if waits else "bot",
-            route=record.route,
-            tier=tier,
-            tier_reason=record.tier_reason,
-            model=record.model,
-            escalated=waits,
-            ticket_id=ticket_id,
-            recovery_level=record.recovery_level,
-            usage=result.usage,
-            held=bool(held),
-            confidence=record.confidence,
-        )
-
-    async def _context(
-        self,
-        conversation: Conversation,
-        message_id: str,
-        user_id: str | None,
-        sink: QueueSink | None,
-    ) -> RunContext:
-        """The run context of a turn: who, the message, and the conversation's tier hold.
-
-        A reply that the send policy may hold is not streamed: the customer must not read
-        what a person has yet to approve.
-        """
-        profile = await self._profile(user_id)
-        held = self.tier_hold is not None and conversation.tier == "smart"
-        return RunContext(
-            conversation_id=conversation.id,
-            message_id=message_id,
-            user_id=user_id,
-            hold_tier="smart" if held else None,
-            release_below=self.tier_hold.release_below if self.tier_hold and held else None,
-            stream_sink=None if self.send_policy.may_hold(profile) else sink,
-            signals=Signals(customer=profile) if profile is not None else None,
-        )
-
-    async def _profile(self, user_id: str | None) -> CustomerProfile | None:
-        if self.customer_profile is None:
-            return None
-        profile = self.customer_profile(user_id)
-        return await profile if inspect.isawaitable(profile) else profile
-
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
         if lock is None:
             lock = self._locks[conversation_id] = asyncio.Lock()
         return lock
-
-
-def _upto(conversation: Conversation, message_id: str) -> Conversation:
-    """`conversation` as it was when the customer's `message_id` arrived."""
-    seq = next(m.seq for m in conversation.messages if m.message_id == message_id)
-    return replace(conversation, messages=tuple(m for m in conversation.messages if m.seq <= seq))
