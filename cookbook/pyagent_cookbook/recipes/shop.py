@@ -66,9 +66,13 @@ class Shop:
         return cls(orders={order.id: order for order in orders})
 
     def refund(self, order_id: str, idempotency_key: str) -> Refund:
-        """Refund an order in full; a key seen before returns that refund again."""
+        """Refund an order in full, once.
+
+        A key seen before, or an order already refunded, returns that refund again (as a
+        payment API refuses to refund twice).
+        """
         for done in self.refunds:
-            if done.idempotency_key == idempotency_key:
+            if done.idempotency_key == idempotency_key or done.order_id == order_id:
                 return done
         order = self.orders[order_id]
         refund = Refund(f"re_{len(self.refunds) + 1:04d}", order_id, order.total, idempotency_key)

@@ -26,11 +26,11 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, cast
 
 import pydantic
 
@@ -184,9 +184,16 @@ class ActionGate:
             return _from_record(stored, dry_run=False)
         if verdict.kind == "ask":
             return await self._ask(tool, arguments, context, verdict, key)
+        # Shielded: a deadline that cancels the attempt must not leave a call that ran
+        # unrecorded (the retry would wait for its lease, then run it again).
+        return GateOutcome(await asyncio.shield(self._run(tool, arguments, key)))
+
+    async def _run(self, tool: Tool, arguments: dict[str, Any], key: str) -> ToolResult:
+        """Make the call with its key and store the outcome (redacted) before returning."""
         result = await tool.invoke(_as_call(tool, arguments), idempotency_key=key)
-        await self.ledger.finish(key, result)
-        return GateOutcome(result)
+        content = await self.redact(result.content) if self.redact else result.content
+        await self.ledger.finish(key, replace(result, content=content))
+        return result
 
     async def _ask(
         self,
@@ -218,6 +225,7 @@ class ActionGate:
         self, tool: Tool, arguments: Mapping[str, Any], context: RunContext
     ) -> GateOutcome:
         reason = str(arguments.get("reason") or "the assistant asked for a person")
+        reason = await self._redact_value(reason)  # the model may quote a tool's output
         if context.dry_run:
             return _said(tool.name, f"(dry run) would hand off: {reason}", "dry_run", ok=True)
         case_id = None
@@ -267,12 +275,20 @@ class ActionGate:
         )
 
     async def _redacted(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: await self._redact_value(value) for name, value in arguments.items()}
+
+    async def _redact_value(self, value: Any) -> Any:
+        """A value with every string in it redacted, however deeply nested."""
         if self.redact is None:
-            return dict(arguments)
-        return {
-            name: await self.redact(value) if isinstance(value, str) else value
-            for name, value in arguments.items()
-        }
+            return value
+        if isinstance(value, str):
+            return await self.redact(value)
+        if isinstance(value, Mapping):
+            items = cast(Mapping[str, Any], value).items()
+            return {key: await self._redact_value(item) for key, item in items}
+        if isinstance(value, list | tuple):
+            return [await self._redact_value(item) for item in cast(Sequence[Any], value)]
+        return value
 
 
 _DEFAULT = ActionGate()

@@ -116,9 +116,13 @@ def begin_transition(
 def decided(record: ActionRecord, *, approved: bool, by: str, note: str) -> ActionRecord:
     """`record` after a person's decision.
 
+    The same decision again (a retried request) changes nothing.
+
     Raises:
-        ConflictError: The call is not waiting for a decision.
+        ConflictError: The call is not waiting for a decision (or was decided otherwise).
     """
+    if record.decided_by is not None and (record.status == "declined") != approved:
+        return record  # decided so already: a retry of the same decision
     if record.status != "awaiting_approval":
         raise ConflictError(f"the call {record.tool} is {record.status}, not awaiting approval")
     return replace(record, status="approved" if approved else "declined", decided_by=by, note=note)

@@ -136,6 +136,12 @@ class HandoffDesk:
             waiting = await owned_conversation(self.store, stored_id, None, ids=self.ids)
             case = await self._waiting_case(waiting, "draft")  # before claiming anything
             conversation = await self._claim(stored_id, name)
+            sent = next(
+                (m for m in conversation.messages if m.metadata.get("draft_case") == case.id), None
+            )
+            if sent is not None:  # sent before a crash left the case open: close it only
+                await self.store.escalations.set_status(case.id, "resolved")
+                return sent
             if checked is None:
                 content = str(case.metadata["draft"])
             else:
@@ -160,11 +166,14 @@ class HandoffDesk:
 
     async def decide_approval(
         self, conversation: Conversation, agent: str, *, approve: bool, note: str = ""
-    ) -> str:
-        """Approve or decline the call `conversation` waits on; returns its turn's message id.
+    ) -> tuple[str, str]:
+        """Approve or decline the call `conversation` waits on.
 
-        The chat handler resumes that turn; it calls this under the conversation's turn
-        lock (`ChatHandler.decide_approval`).
+        Returns the message id of the turn that made the call and the approval's case.
+        The chat handler resumes that turn, then resolves the case (`resolve`): a crash in
+        between leaves the case open, and deciding again (the same way) resumes again,
+        with the call's stored outcome. Called under the conversation's turn lock
+        (`ChatHandler.decide_approval`).
 
         Raises:
             ConflictError: No call waits for approval in it, or another person has it.
@@ -176,13 +185,16 @@ class HandoffDesk:
         record = await self.store.actions.decide(
             str(case.metadata["approval"]), approved=approve, by=agent, note=shown
         )
-        await self.store.escalations.set_status(case.id, "resolved")
         action = "approved" if approve else "declined"
         await self._audit(
             conversation, agent, action, case_id=case.id, tool=record.tool, note=shown
         )
         assert record.message_id is not None, "a turn's call names its message"
-        return record.message_id
+        return record.message_id, case.id
+
+    async def resolve(self, case_id: str) -> None:
+        """Close a case whose turn has been resumed and answered."""
+        await self.store.escalations.set_status(case_id, "resolved")
 
     async def _waiting_case(self, conversation: Conversation, kind: str) -> Escalation:
         case = None

@@ -276,11 +276,13 @@ class ChatHandler:
         async with self._lock(stored_id), self.store.turn_lock(stored_id):
             with conversation_scope(stored_id):
                 conversation = await self.conversation(stored_id)
-                message_id = await self.desk.decide_approval(
+                message_id, case_id = await self.desk.decide_approval(
                     conversation, name, approve=approve, note=note
                 )
                 resumed = upto(await self.conversation(stored_id), message_id)
-                return await self.runner.answer(resumed, message_id, conversation.user_id, None)
+                reply = await self.runner.answer(resumed, message_id, conversation.user_id, None)
+                await self.desk.resolve(case_id)  # after the answer is stored, not before
+                return reply
 
     async def replay(self, conversation_id: str, message_id: str | None = None) -> Replay:
         """Run a stored turn again as a dry run: what happened then beside what would now.
@@ -371,6 +373,8 @@ class ChatHandler:
         if conversation.state != "bot":
             return await acknowledge(self.store, conversation, message_id)
         conversation = await self.runner.answer_earlier(conversation, message_id, user_id)
+        if conversation.state != "bot":  # an earlier message's turn handed it to a person
+            return await acknowledge(self.store, conversation, message_id)
         return await self.runner.answer(conversation, message_id, user_id, sink)
 
     async def _create(self, conversation_id: str, user_id: str | None) -> None:

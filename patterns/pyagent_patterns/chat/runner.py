@@ -92,13 +92,14 @@ class TurnRunner:
             if conversation.reply_to(m.message_id) is None
         ]
         for pending in earlier:
+            if conversation.state != "bot":  # an earlier turn handed it to a person
+                break
             logger.info("answering stored message %s before %s", pending, message_id)
             await self.answer(upto(conversation, pending), pending, user_id, None)
-        if not earlier:
-            return conversation
-        refreshed = await self.store.get(conversation.id)
-        assert refreshed is not None, "a conversation with messages exists"
-        return refreshed
+            refreshed = await self.store.get(conversation.id)  # its reply is history now
+            assert refreshed is not None, "a conversation with messages exists"
+            conversation = refreshed
+        return conversation
 
     async def answer(
         self,
@@ -159,6 +160,8 @@ class TurnRunner:
             ticket_id = record.ticket_id
         waits = escalated or bool(held)
         tier = "human" if waits else record.tier
+        if waits:  # linked before the reply that names it: a crash between leaves no orphan
+            await self.store.update(conversation.id, ticket_id=ticket_id)
         await self.store.append(
             conversation.id,
             author="notice" if held else "bot",
@@ -166,9 +169,7 @@ class TurnRunner:
             in_reply_to=message_id,
             metadata=reply_metadata(result, tier=tier, ticket_id=ticket_id, held=held),
         )
-        if waits:
-            await self.store.update(conversation.id, ticket_id=ticket_id)
-        elif tier in ("fast", "smart"):
+        if not waits and tier in ("fast", "smart"):
             await self.store.update(conversation.id, tier=tier)
         await self.redactor.save(conversation.id)  # placeholders of recorded arguments
         await self.store.audit.record(
