@@ -152,7 +152,8 @@ def serve_command(
     if store is None:
         os.environ.pop(SERVE_STORE_ENV, None)
     else:
-        os.environ[SERVE_STORE_ENV] = str(Path(store).resolve())
+        # a PostgreSQL URL as given; a SQLite path made absolute for the worker processes
+        os.environ[SERVE_STORE_ENV] = store if "://" in store else str(Path(store).resolve())
     options: dict[str, Any] = {
         "host": host,
         "port": port,

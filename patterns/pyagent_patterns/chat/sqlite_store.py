@@ -234,14 +234,21 @@ class SQLiteConversationStore:
         )
 
     async def update(self, conversation_id: str, **fields: Any) -> Conversation:
-        """Change state fields; returns the updated conversation."""
+        """Change state fields (the placeholder map is merged); the updated conversation."""
         unknown = set(fields) - UPDATABLE
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if "placeholders" in fields:
             fields["placeholders"] = json.dumps(dict(fields["placeholders"]))
         fields["updated_at"] = datetime.now(UTC).isoformat()
-        assignments = ", ".join(f"{name} = ?" for name in fields)
+        # placeholders are merged, never replaced (as in PostgreSQL): one another process
+        # added since this one read the map stays
+        assignments = ", ".join(
+            "placeholders = json_patch(placeholders, ?)"
+            if name == "placeholders"
+            else f"{name} = ?"
+            for name in fields
+        )
 
         def change(db: sqlite3.Connection) -> Conversation:
             db.execute(

@@ -16,6 +16,7 @@ errors, for ``serve --workers N`` and workers on other machines sharing one data
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SECRET_ENV", "PostgresConversationStore"]
 
+logger = logging.getLogger("pyagent.store")
 SECRET_ENV = "PYAGENT_STORE_SECRET"
 _COLUMNS: LiteralString = (
     "id, user_id, state, tier, ticket_id, agent, summary, summary_upto, placeholders,"
@@ -276,6 +278,11 @@ def _read_secret(url: str) -> bytes:
     except psycopg.OperationalError as exc:
         raise StoreUnavailable(f"the database is unavailable: {type(exc).__name__}") from exc
     assert row is not None
+    logger.warning(
+        "the PII digests' key is kept in the database (table pyagent_secret): a dump of it "
+        "can test guesses against the digests; set %s to keep the key elsewhere",
+        SECRET_ENV,
+    )
     return bytes(row[0])
 
 
