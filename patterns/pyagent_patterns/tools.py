@@ -13,6 +13,9 @@ gets an idempotency key so that retries and redeliveries act once. A parameter n
 ``idempotency_key: str`` is not shown to the model; the framework fills it with the call's
 key, for the API the tool calls (a payment provider's ``Idempotency-Key``). ``grants``
 names what a successful call allows the reply to promise (``grants={"refund"}``).
+``identity`` says which part of the arguments identifies the action, when the model may
+word the same action differently (``identity=lambda a: find_order_id(a["order"])``):
+the key is made from it instead of the arguments as written.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Tool:
     grants: frozenset[str] = frozenset()
     hands_off: bool = False
     takes_key: bool = False
+    identity: Callable[[Mapping[str, Any]], Any] | None = None
 
     @classmethod
     def from_function(
@@ -83,6 +87,7 @@ class Tool:
         requires_approval: bool = False,
         grants: Iterable[str] = (),
         hands_off: bool = False,
+        identity: Callable[[Mapping[str, Any]], Any] | None = None,
     ) -> Tool:
         """Describe `function` from its type hints and Google-style docstring.
 
@@ -128,6 +133,7 @@ class Tool:
             requires_approval=requires_approval,
             grants=frozenset(grants),
             hands_off=hands_off,
+            identity=identity,
             takes_key=IDEMPOTENCY_KEY in parameters,
         )
 
@@ -193,6 +199,7 @@ def tool(
     read_only: bool = False,
     requires_approval: bool = False,
     grants: Iterable[str] = (),
+    identity: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     function: Callable[..., Any] | None = None,
@@ -202,6 +209,7 @@ def tool(
     read_only: bool = False,
     requires_approval: bool = False,
     grants: Iterable[str] = (),
+    identity: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a typed function a `Tool`.
 
@@ -216,7 +224,12 @@ def tool(
 
     def decorate(fn: Callable[..., Any]) -> Tool:
         return Tool.from_function(
-            fn, name, read_only=read_only, requires_approval=requires_approval, grants=grants
+            fn,
+            name,
+            read_only=read_only,
+            requires_approval=requires_approval,
+            grants=grants,
+            identity=identity,
         )
 
     return decorate

@@ -271,3 +271,28 @@ def test_enterprise_customers_and_approval_tools_ask_a_person() -> None:
 def test_a_bad_condition_is_a_clear_error() -> None:
     with pytest.raises(UserError, match="FIELD OP VALUE"):
         parse_condition("confidence is low")
+
+
+async def test_a_call_worded_differently_on_retry_is_still_one_refund() -> None:
+    refunds: list[str] = []
+
+    @tool(identity=lambda arguments: str(arguments["order"]).split()[-1].upper())
+    def refund_order(order: str) -> str:
+        """Refund an order.
+
+        Args:
+            order: The order, in the customer's words.
+        """
+        refunds.append(order)
+        return "refunded"
+
+    first = ToolCall(id="a", name="refund_order", arguments={"order": "order ord-7"})
+    again = ToolCall(id="b", name="refund_order", arguments={"order": "ORD-7"})
+    model = ScriptedModel([first, RateLimitError("slow down"), again, "Done."])
+    bounded = BoundedExecution(
+        Agent("refunds", model, tools=[refund_order]),
+        Agent("fallback", ScriptedModel(default="sorry")),
+        backoff_seconds=0.01,
+    )
+    result = await bounded.run("refund ord-7")
+    assert refunds == ["order ord-7"] and result.record.tool_calls[-1].outcome == "replayed"

@@ -154,7 +154,8 @@ def shop_tools(shop: Shop) -> dict[str, Tool]:
         found = shop.orders[order_of(order)]
         return f"Order {found.id}: {found.item}, ${found.total}, {found.status}."
 
-    @tool(grants={"refund"})
+    # the order, however the model words it, is the refund: one key per order and turn
+    @tool(grants={"refund"}, identity=lambda arguments: find_order_id(str(arguments["order"])))
     def issue_refund(order: str, idempotency_key: str) -> str:
         """Refund an order in full, to the card that paid it.
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from .policy import DefaultToolPolicy, PolicyArg, ToolRequest, Verdict, decide
 __all__ = ["ActionGate", "GateOutcome", "Handoff", "idempotency_key"]
 
 Redact = Callable[[str], Awaitable[str]]
+logger = logging.getLogger("pyagent.actions")
 _ACTIVE: ContextVar[ActionGate | None] = ContextVar("pyagent_action_gate", default=None)
 
 
@@ -138,7 +140,11 @@ class ActionGate:
             return _said(tool.name, message, "failed"), _NONE, None
         if tool.hands_off:  # handing off to a person is always allowed
             return await self._hand_off(tool, arguments, context), Verdict.allow("hand-off"), None
-        key = None if tool.read_only else idempotency_key(context, tool.name, arguments)
+        key = (
+            None
+            if tool.read_only
+            else idempotency_key(context, tool.name, _identity(tool, arguments))
+        )
         stored = None if key is None else await self.ledger.get(key)
         if stored is not None and stored.status not in ("running", "approved"):
             return _from_record(stored, dry_run=context.dry_run), Verdict.allow("recorded"), key
@@ -293,6 +299,17 @@ class ActionGate:
 
 _DEFAULT = ActionGate()
 _NONE = Verdict.deny("not a callable tool")
+
+
+def _identity(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the key is made from: the tool's `Tool.identity` of the call, or its arguments."""
+    if tool.identity is None:
+        return arguments
+    try:
+        return {"identity": tool.identity(arguments)}
+    except Exception:  # a broken identity must not break the turn: key by the arguments
+        logger.warning("the identity of %s failed; keyed by its arguments", tool.name)
+        return arguments
 
 
 def _request(tool: Tool, arguments: Mapping[str, Any], context: RunContext) -> ToolRequest:
