@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from pyagent_providers import ConflictError, NotFoundError
@@ -31,6 +31,8 @@ __all__ = [
     "ActionStatus",
     "MemoryActionLedger",
     "begin_transition",
+    "record_from_json",
+    "record_to_json",
 ]
 
 ActionStatus = Literal["running", "done", "awaiting_approval", "approved", "declined"]
@@ -111,6 +113,25 @@ def begin_transition(
     if existing.status == "running" and existing.lease_until <= now:
         return replace(existing, lease_until=leased), True
     return existing, False
+
+
+def record_to_json(record: ActionRecord) -> dict[str, Any]:
+    """`record` as JSON-ready data (how every backend stores it)."""
+    data = asdict(record)
+    if data["result"] is not None:
+        data["result"]["grants"] = sorted(data["result"]["grants"])
+    return data
+
+
+def record_from_json(stored: Mapping[str, Any]) -> ActionRecord:
+    """The record `record_to_json` stored."""
+    data = dict(stored)
+    outcome: dict[str, Any] | None = data.pop("result")
+    result = None
+    if outcome is not None:
+        outcome["grants"] = frozenset(outcome["grants"])
+        result = ToolResult(**outcome)
+    return ActionRecord(**data, result=result)
 
 
 def decided(record: ActionRecord, *, approved: bool, by: str, note: str) -> ActionRecord:

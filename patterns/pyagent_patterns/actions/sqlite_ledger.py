@@ -6,14 +6,21 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from pyagent_providers import NotFoundError
 from pyagent_providers.sqlite import SQLiteFile
 
 from ..tools import ToolResult
-from .ledger import LEASE_SECONDS, ActionRecord, begin_transition, decided
+from .ledger import (
+    LEASE_SECONDS,
+    ActionRecord,
+    begin_transition,
+    decided,
+    record_from_json,
+    record_to_json,
+)
 
 __all__ = ["SQLiteActionLedger"]
 
@@ -96,18 +103,11 @@ def _read(db: sqlite3.Connection, key: str) -> ActionRecord | None:
     row = db.execute("SELECT record FROM actions WHERE key = ?", (key,)).fetchone()
     if row is None:
         return None
-    data = json.loads(row[0])
-    result = data.pop("result")
-    if result is not None:
-        result["grants"] = frozenset(result["grants"])
-        result = ToolResult(**result)
-    return ActionRecord(**data, result=result)
+    return record_from_json(json.loads(row[0]))
 
 
 def _write(db: sqlite3.Connection, record: ActionRecord) -> None:
-    data = asdict(record)
-    if data["result"] is not None:
-        data["result"]["grants"] = sorted(data["result"]["grants"])
+    data = record_to_json(record)
     db.execute(
         "INSERT INTO actions (key, conversation_id, status, record, updated_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status,"

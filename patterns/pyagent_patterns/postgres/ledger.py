@@ -10,14 +10,21 @@ lease ran out is taken over by exactly one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pyagent_providers import NotFoundError
 from pyagent_providers.postgres import PostgresDatabase
 
-from ..actions.ledger import LEASE_SECONDS, ActionRecord, begin_transition, decided
+from ..actions.ledger import (
+    LEASE_SECONDS,
+    ActionRecord,
+    begin_transition,
+    decided,
+    record_from_json,
+    record_to_json,
+)
 from ..tools import ToolResult
 from .common import as_database, dumps
 
@@ -51,7 +58,7 @@ class PostgresActionLedger:
             cursor = await connection.execute(
                 "INSERT INTO actions (key, conversation_id, status, record)"
                 " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (key) DO NOTHING RETURNING key",
-                (fresh.key, fresh.conversation_id, fresh.status, dumps(_as_json(fresh))),
+                (fresh.key, fresh.conversation_id, fresh.status, dumps(record_to_json(fresh))),
             )
             if await cursor.fetchone() is not None:
                 return fresh, True
@@ -80,7 +87,7 @@ class PostgresActionLedger:
     async def get(self, key: str) -> ActionRecord | None:
         """See `ActionLedger.get`."""
         row = await self.db.fetchone("SELECT record FROM actions WHERE key = %s", (key,))
-        return None if row is None else _record(row[0])
+        return None if row is None else record_from_json(row[0])
 
     async def _change(self, key: str, how: Callable[[ActionRecord], ActionRecord]) -> ActionRecord:
         async with self.db.transaction() as connection:
@@ -98,28 +105,11 @@ async def _locked(connection: AsyncConnection[TupleRow], key: str) -> ActionReco
         "SELECT record FROM actions WHERE key = %s FOR UPDATE", (key,)
     )
     row = await cursor.fetchone()
-    return None if row is None else _record(row[0])
+    return None if row is None else record_from_json(row[0])
 
 
 async def _write(connection: AsyncConnection[TupleRow], record: ActionRecord) -> None:
     await connection.execute(
         "UPDATE actions SET status = %s, record = %s::jsonb, updated_at = now() WHERE key = %s",
-        (record.status, dumps(_as_json(record)), record.key),
+        (record.status, dumps(record_to_json(record)), record.key),
     )
-
-
-def _as_json(record: ActionRecord) -> dict[str, Any]:
-    data = asdict(record)
-    if data["result"] is not None:
-        data["result"]["grants"] = sorted(data["result"]["grants"])
-    return data
-
-
-def _record(stored: Mapping[str, Any]) -> ActionRecord:
-    data = dict(stored)
-    outcome: dict[str, Any] | None = data.pop("result")
-    result = None
-    if outcome is not None:
-        outcome["grants"] = frozenset(outcome["grants"])
-        result = ToolResult(**outcome)
-    return ActionRecord(**data, result=result)
