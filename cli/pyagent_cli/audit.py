@@ -11,14 +11,20 @@ Events hold only redacted text, so the output carries no raw PII. Nothing loads 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from pathlib import Path
-from typing import Any, TextIO, cast, get_args
+from typing import Any, TextIO, cast
 
-from pyagent_patterns.actions import AuditEvent, AuditKind, AuditQuery, parse_condition
+from pyagent_patterns.actions import (
+    AUDIT_KINDS,
+    AuditEvent,
+    AuditKind,
+    AuditQuery,
+    parse_condition,
+    parse_since,
+)
 from pyagent_patterns.chat import (
     ConversationStore,
     Pseudonyms,
@@ -31,9 +37,7 @@ from pyagent_providers.postgres import database_url, is_postgres_url
 
 __all__ = ["KINDS", "audit_command", "existing_store", "parse_since"]
 
-KINDS: tuple[str, ...] = get_args(AuditKind)
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+KINDS: tuple[str, ...] = AUDIT_KINDS
 # what each kind's line shows from its data, in this order
 _FIELDS: Mapping[str, tuple[str, ...]] = {
     "decision": ("route", "tier", "escalated", "recovery_level", "tool_calls", "cost_usd"),
@@ -41,28 +45,6 @@ _FIELDS: Mapping[str, tuple[str, ...]] = {
     "reply": ("sent", "held_because", "ticket_id"),
     "human_action": ("action", "case_id", "tool", "note"),
 }
-
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """An ISO date or time (UTC unless it says otherwise), or ``30m``, ``24h``, ``7d``, ``2w`` ago.
-
-    Raises:
-        UserError: It is neither.
-    """
-    relative = _RELATIVE.match(text)
-    if relative is not None:
-        amount, unit = relative.groups()
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UserError(
-            f"cannot read --since {text!r}: give an ISO date or time (2026-12-01, "
-            "2026-12-01T09:00Z) or an age (30m, 24h, 7d)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def existing_store(store: str | None) -> ConversationStore:

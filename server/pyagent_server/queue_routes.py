@@ -4,13 +4,17 @@ No ``from __future__ import annotations`` here: FastAPI reads the routes' annota
 run time, and they name dependencies defined inside functions.
 """
 
-import re
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query
 
-from pyagent_patterns.actions import AuditKind, AuditQuery, parse_condition
+from pyagent_patterns.actions import (
+    AUDIT_KINDS,
+    AuditKind,
+    AuditQuery,
+    parse_condition,
+    parse_since,
+)
 from pyagent_patterns.chat import ChatHandler
 from pyagent_providers import UserError
 
@@ -29,9 +33,7 @@ from .routing import CallerDependency, GuardedRoute, people_only
 __all__ = ["MAX_AUDIT_EVENTS", "audit_routes", "parse_since", "queue_routes"]
 
 MAX_AUDIT_EVENTS = 1_000
-KINDS: tuple[str, ...] = get_args(AuditKind)
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+KINDS: tuple[str, ...] = AUDIT_KINDS
 
 
 def queue_routes(handler: ChatHandler, caller: CallerDependency) -> APIRouter:
@@ -159,28 +161,6 @@ def audit_routes(handler: ChatHandler, caller: CallerDependency) -> APIRouter:
         return {"events": [event.as_dict() for event in await handler.store.audit.query(query)]}
 
     return routes
-
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """An ISO date or time (UTC unless it says otherwise), or ``30m``, ``24h``, ``7d``, ``2w`` ago.
-
-    Raises:
-        UserError: It is neither.
-    """
-    relative = _RELATIVE.match(text)
-    if relative is not None:
-        amount, unit = relative.groups()
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UserError(
-            f"cannot read the time {text!r}: give an ISO date or time (2026-12-01, "
-            "2026-12-01T09:00Z) or an age (30m, 24h, 7d)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def checked_kinds(kinds: tuple[str, ...] | list[str]) -> tuple[AuditKind, ...]:

@@ -176,7 +176,7 @@ def test_audit_filters_by_condition_kind_and_time(
 
     bad = refused(capsys, "audit", "--store", str(store), "--where", "confidence")
     assert "cannot read the condition 'confidence'" in bad
-    assert "cannot read --since" in refused(capsys, "audit", "--since", "last week")
+    assert "cannot read the time" in refused(capsys, "audit", "--since", "last week")
     missing = refused(capsys, "audit", "--store", str(store.with_name("nothing.sqlite3")))
     assert "no conversation store" in missing
 

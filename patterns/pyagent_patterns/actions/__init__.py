@@ -8,7 +8,16 @@
 - `AuditEvent` / `AuditLog`: what every turn decided, every call and every human action.
 """
 
-from .audit import AuditEvent, AuditKind, AuditLog, AuditQuery, Condition, parse_condition
+from .audit import (
+    AUDIT_KINDS,
+    AuditEvent,
+    AuditKind,
+    AuditLog,
+    AuditQuery,
+    Condition,
+    parse_condition,
+    parse_since,
+)
 from .gate import ActionGate, GateOutcome, Handoff, idempotency_key
 from .handoff import handoff_tool
 from .ledger import ActionLedger, ActionRecord, ActionStatus, MemoryActionLedger
@@ -17,6 +26,7 @@ from .sqlite_audit import SQLiteAuditLog
 from .sqlite_ledger import SQLiteActionLedger
 
 __all__ = [
+    "AUDIT_KINDS",
     "ActionGate",
     "ActionLedger",
     "ActionRecord",
@@ -40,4 +50,5 @@ __all__ = [
     "handoff_tool",
     "idempotency_key",
     "parse_condition",
+    "parse_since",
 ]

@@ -18,21 +18,26 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol, get_args
 
 from pyagent_providers import UserError
 
 __all__ = [
+    "AUDIT_KINDS",
     "AuditEvent",
     "AuditKind",
     "AuditLog",
     "AuditQuery",
     "Condition",
     "parse_condition",
+    "parse_since",
 ]
 
 AuditKind = Literal["decision", "tool_call", "reply", "human_action"]
+AUDIT_KINDS: tuple[AuditKind, ...] = get_args(AuditKind)
+_AGE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 COLUMNS = frozenset({"kind", "actor", "confidence", "conversation_id", "message_id"})
 _CONDITION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|!=|=|<|>)\s*(.+?)\s*$")
 
@@ -109,6 +114,28 @@ def parse_condition(text: str) -> Condition:
     except ValueError:
         value = {"true": 1.0, "false": 0.0}.get(raw.lower(), raw)  # JSON booleans
     return Condition(name, op, value)  # type: ignore[arg-type]
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """An ISO date or time (UTC unless it says otherwise), or ``30m``, ``24h``, ``7d``, ``2w`` ago.
+
+    Raises:
+        UserError: It is neither.
+    """
+    age = _AGE.match(text)
+    if age is not None:
+        amount, unit = age.groups()
+        return (now or datetime.now(UTC)) - timedelta(**{_AGE_UNITS[unit]: int(amount)})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"cannot read the time {text!r}: give an ISO date or time (2026-12-01, "
+            "2026-12-01T09:00Z) or an age (30m, 24h, 7d)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
