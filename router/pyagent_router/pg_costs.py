@@ -11,6 +11,7 @@ Needs the ``postgres`` extra (``pip install 'pyagent[postgres]'``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -94,7 +95,11 @@ class PostgresCostTracker:
         return "PostgresCostTracker(<url hidden>)"
 
     async def close(self) -> None:
-        """Close the database's pool."""
+        """Write the calls kept during an outage (if the database is back), then close."""
+        try:
+            await self._flush()
+        except StoreUnavailable:
+            logger.warning("costs: %d call(s) not written at close", len(self._pending))
         await self.db.close()
 
     def meter(
@@ -169,9 +174,11 @@ class PostgresCostTracker:
         try:
             async with self.db.transaction() as connection, connection.cursor() as cursor:
                 await cursor.executemany(_INSERT, rows)
-        except BaseException:
-            self._pending[:0] = rows
+        except (StoreUnavailable, asyncio.CancelledError):
+            self._pending[:0] = rows  # an outage (or a cancel): written with the next call
             raise
+        except Exception:  # a row the database refuses would block every later one
+            logger.exception("costs: %d call(s) refused by the database, dropped", len(rows))
 
 
 def _row(record: CallRecord) -> tuple[Any, ...]:
