@@ -41,6 +41,9 @@ Timing depends on the machine; it is reported, never asserted.
     .venv/bin/python -m bench.throughput [--tickets 1000] [--concurrency 50]
         [--latency 0.2] [--rps 20] [--quick] [--tracemalloc] [--executor-threads N]
         [--data DIR]
+
+With ``--workers 1,2,4 [--database postgres|sqlite]`` it measures ``pyagent serve
+--workers N`` over HTTP instead (`bench.served`).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import openai  # noqa: E402
 
 from bench._fakeserver import FakeServerProcess  # noqa: E402
+from bench.served import run_served  # noqa: E402
 from pyagent_cookbook.customer_support import Models, SupportSystem  # noqa: E402
 from pyagent_providers import OpenAILLM, resilience  # noqa: E402
 
@@ -282,7 +286,21 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument(
         "--executor-threads", type=int, help="size of the loop's default executor (see above)"
     )
+    served = parser.add_argument_group("served: pyagent serve --workers N (bench/served.py)")
+    served.add_argument("--workers", help="worker counts to measure, e.g. 1,2,4")
+    served.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    served.add_argument("--messages", type=int, default=400)
+    served.add_argument("--conversations", type=int, default=64)
     args, _ = parser.parse_known_args(argv)  # `python -m bench` passes one argv to all
+    if args.workers:
+        return run_served(
+            [int(count) for count in args.workers.split(",")],
+            database=args.database,
+            messages=60 if args.quick else args.messages,
+            concurrency=args.concurrency,
+            conversations=args.conversations,
+            latency=args.latency,
+        )
     if args.quick:
         args.tickets = 60
 
