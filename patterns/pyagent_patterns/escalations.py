@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ __all__ = [
     "SQLiteEscalationQueue",
     "Status",
     "default_data_dir",
+    "escalation_from_row",
 ]
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -272,19 +273,29 @@ def _must_get(db: sqlite3.Connection, escalation_id: str) -> Escalation:
 
 
 def _escalation(row: tuple[Any, ...]) -> Escalation:
+    return escalation_from_row(row, decode_json=json.loads, decode_time=datetime.fromisoformat)
+
+
+def escalation_from_row(
+    row: Sequence[Any], *, decode_json: Callable[[Any], Any], decode_time: Callable[[Any], Any]
+) -> Escalation:
+    """An escalations row (id ... metadata, as the queues select it) as an `Escalation`.
+
+    Each backend says how its JSON and timestamps come back.
+    """
     ident, created, priority, status, reason, summary, turns, conversation_id, agent, metadata = row
     return Escalation(
         id=ident,
-        created_at=datetime.fromisoformat(created),
+        created_at=decode_time(created),
         priority=priority,
         status=status,
         reason=reason,
         summary=summary,
         conversation=tuple(
             Message(t["role"], t["content"], tool_call_id=t.get("tool_call_id"))
-            for t in json.loads(turns)
+            for t in decode_json(turns)
         ),
         conversation_id=conversation_id,
         agent=agent,
-        metadata=json.loads(metadata),
+        metadata=decode_json(metadata),
     )

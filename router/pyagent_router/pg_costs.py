@@ -24,13 +24,12 @@ from pyagent_providers import (
     ModelPrice,
     PricingTable,
     StoreUnavailable,
-    Usage,
     default_pricing,
 )
 from pyagent_providers.postgres import PostgresDatabase, database_url
 
 from .sqlite_costs import SQLiteCostTracker
-from .tracking import CallRecord, CostTracker, Dimension, MeteredLLM
+from .tracking import CallRecord, CostTracker, Dimension, MeteredLLM, call_from_row
 
 __all__ = ["PostgresCostTracker", "open_cost_tracker"]
 
@@ -229,23 +228,8 @@ def _where(where: Mapping[str, str | None]) -> tuple[LiteralString, list[Any]]:
 
 
 def _call(row: tuple[Any, ...]) -> CallRecord:
-    at, model, priced_as, tier, agent, route, conversation, query, tin, tout, tcached, cost, est = (
-        row
-    )
-    return CallRecord(
-        at=at.astimezone(UTC),  # PostgreSQL answers in the session's time zone
-        model=model,
-        priced_as=priced_as,
-        tier=tier,
-        agent=agent,
-        route=route,
-        conversation_id=conversation,
-        query=query,
-        usage=Usage(
-            input_tokens=tin,
-            output_tokens=tout,
-            cached_input_tokens=tcached,
-            cost=Decimal(cost),
-            cost_estimated=bool(est),
-        ),
-    )
+    return call_from_row(row, decode_time=_as_utc)
+
+
+def _as_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)  # PostgreSQL answers in the session's time zone

@@ -22,12 +22,11 @@ from pyagent_providers import (
     ModelPrice,
     PricingTable,
     StoreUnavailable,
-    Usage,
     default_pricing,
 )
 from pyagent_providers.sqlite import SQLiteFile
 
-from .tracking import CallRecord, Dimension, MeteredLLM
+from .tracking import CallRecord, Dimension, MeteredLLM, call_from_row
 
 __all__ = ["SQLiteCostTracker"]
 
@@ -199,23 +198,4 @@ def _where(where: Mapping[str, str | None]) -> tuple[str, tuple[Any, ...]]:
 
 
 def _call(row: tuple[Any, ...]) -> CallRecord:
-    at, model, priced_as, tier, agent, route, conversation, query, tin, tout, tcached, cost, est = (
-        row
-    )
-    return CallRecord(
-        at=datetime.fromisoformat(at),
-        model=model,
-        priced_as=priced_as,
-        tier=tier,
-        agent=agent,
-        route=route,
-        conversation_id=conversation,
-        query=query,
-        usage=Usage(
-            input_tokens=tin,
-            output_tokens=tout,
-            cached_input_tokens=tcached,
-            cost=Decimal(cost),
-            cost_estimated=bool(est),
-        ),
-    )
+    return call_from_row(row, decode_time=datetime.fromisoformat)

@@ -15,13 +15,13 @@ processes).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pyagent_providers import (
     LLM,
@@ -40,6 +40,7 @@ __all__ = [
     "CostTracker",
     "Dimension",
     "MeteredLLM",
+    "call_from_row",
     "collect_calls",
     "cost_labels",
     "current_labels",
@@ -238,3 +239,27 @@ class MeteredLLM:
         for calls in _COLLECTORS.get():
             calls.append(record)
         return response
+
+
+def call_from_row(row: Sequence[Any], *, decode_time: Callable[[Any], datetime]) -> CallRecord:
+    """A ``calls`` row (at, model, ... estimated) as a `CallRecord`, for every backend."""
+    at, model, priced_as, tier, agent, route, conversation, query, tin, tout, tcached, cost, est = (
+        row
+    )
+    return CallRecord(
+        at=decode_time(at),
+        model=model,
+        priced_as=priced_as,
+        tier=tier,
+        agent=agent,
+        route=route,
+        conversation_id=conversation,
+        query=query,
+        usage=Usage(
+            input_tokens=tin,
+            output_tokens=tout,
+            cached_input_tokens=tcached,
+            cost=Decimal(cost),
+            cost_estimated=bool(est),
+        ),
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -30,6 +30,7 @@ __all__ = [
     "ActionRecord",
     "ActionStatus",
     "MemoryActionLedger",
+    "StoredTransitions",
     "begin_transition",
     "record_from_json",
     "record_to_json",
@@ -149,7 +150,34 @@ def decided(record: ActionRecord, *, approved: bool, by: str, note: str) -> Acti
     return replace(record, status="approved" if approved else "declined", decided_by=by, note=note)
 
 
-class MemoryActionLedger:
+class StoredTransitions:
+    """The ledger's changes to a stored record, for every backend.
+
+    A backend implements `_change` (read the record of a key, apply a change, write it
+    back, atomically) and gets `finish`, `await_approval` and `decide` from here.
+    """
+
+    async def _change(self, key: str, how: Callable[[ActionRecord], ActionRecord]) -> ActionRecord:
+        raise NotImplementedError
+
+    async def finish(self, key: str, result: ToolResult) -> ActionRecord:
+        """See `ActionLedger.finish`."""
+        return await self._change(
+            key, lambda r: replace(r, status="done", result=result, lease_until=0)
+        )
+
+    async def await_approval(self, key: str, *, case_id: str | None, note: str) -> ActionRecord:
+        """See `ActionLedger.await_approval`."""
+        return await self._change(
+            key, lambda r: replace(r, status="awaiting_approval", case_id=case_id, note=note)
+        )
+
+    async def decide(self, key: str, *, approved: bool, by: str, note: str = "") -> ActionRecord:
+        """See `ActionLedger.decide`."""
+        return await self._change(key, lambda r: decided(r, approved=approved, by=by, note=note))
+
+
+class MemoryActionLedger(StoredTransitions):
     """The ledger in this process's memory (the most recent `capacity` keys).
 
     Enough for retries inside one process; use the store's ledger for redeliveries,
@@ -170,18 +198,8 @@ class MemoryActionLedger:
         self._put(stored)
         return stored, run
 
-    async def finish(self, key: str, result: ToolResult) -> ActionRecord:
-        """See `ActionLedger.finish`."""
-        return self._put(replace(self._must(key), status="done", result=result, lease_until=0))
-
-    async def await_approval(self, key: str, *, case_id: str | None, note: str) -> ActionRecord:
-        """See `ActionLedger.await_approval`."""
-        record = replace(self._must(key), status="awaiting_approval", case_id=case_id, note=note)
-        return self._put(record)
-
-    async def decide(self, key: str, *, approved: bool, by: str, note: str = "") -> ActionRecord:
-        """See `ActionLedger.decide`."""
-        return self._put(decided(self._must(key), approved=approved, by=by, note=note))
+    async def _change(self, key: str, how: Callable[[ActionRecord], ActionRecord]) -> ActionRecord:
+        return self._put(how(self._must(key)))
 
     async def get(self, key: str) -> ActionRecord | None:
         """See `ActionLedger.get`."""

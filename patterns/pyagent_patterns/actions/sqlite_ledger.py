@@ -6,18 +6,16 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from pyagent_providers import NotFoundError
 from pyagent_providers.sqlite import SQLiteFile
 
-from ..tools import ToolResult
 from .ledger import (
     LEASE_SECONDS,
     ActionRecord,
+    StoredTransitions,
     begin_transition,
-    decided,
     record_from_json,
     record_to_json,
 )
@@ -36,7 +34,7 @@ CREATE INDEX IF NOT EXISTS actions_conversation ON actions (conversation_id);
 """
 
 
-class SQLiteActionLedger:
+class SQLiteActionLedger(StoredTransitions):
     """The ledger in a SQLite file, shared by processes.
 
     Every change is one ``BEGIN IMMEDIATE`` transaction, so two processes that begin the
@@ -66,22 +64,6 @@ class SQLiteActionLedger:
             return stored, run
 
         return await self.db.write(change)
-
-    async def finish(self, key: str, result: ToolResult) -> ActionRecord:
-        """See `ActionLedger.finish`."""
-        return await self._change(
-            key, lambda r: replace(r, status="done", result=result, lease_until=0)
-        )
-
-    async def await_approval(self, key: str, *, case_id: str | None, note: str) -> ActionRecord:
-        """See `ActionLedger.await_approval`."""
-        return await self._change(
-            key, lambda r: replace(r, status="awaiting_approval", case_id=case_id, note=note)
-        )
-
-    async def decide(self, key: str, *, approved: bool, by: str, note: str = "") -> ActionRecord:
-        """See `ActionLedger.decide`."""
-        return await self._change(key, lambda r: decided(r, approved=approved, by=by, note=note))
 
     async def get(self, key: str) -> ActionRecord | None:
         """See `ActionLedger.get`."""

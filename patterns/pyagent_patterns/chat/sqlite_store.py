@@ -36,12 +36,16 @@ from pyagent_providers.sqlite import SQLiteFile
 from ..actions import SQLiteActionLedger, SQLiteAuditLog
 from ..escalations import SQLiteEscalationQueue
 from .store import (
+    CONVERSATION_COLUMNS,
+    MESSAGE_COLUMNS,
     UPDATABLE,
     Author,
     Conversation,
     ConversationState,
     StoredMessage,
+    conversation_from_row,
     default_store_path,
+    message_from_row,
 )
 
 __all__ = ["LOCK_STRIPES", "SQLiteConversationStore"]
@@ -85,10 +89,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_id ON messages (conversation_id, mess
     WHERE message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_reply ON messages (conversation_id, in_reply_to);
 """
-_COLUMNS = (
-    "id, user_id, state, tier, ticket_id, agent, summary, summary_upto, placeholders,"
-    " created_at, updated_at"
-)
+_COLUMNS = CONVERSATION_COLUMNS
 
 
 class SQLiteConversationStore:
@@ -305,8 +306,7 @@ def _get(db: sqlite3.Connection, conversation_id: str) -> Conversation | None:
     if row is None:
         return None
     messages = db.execute(
-        "SELECT seq, author, name, content, message_id, in_reply_to, metadata,"
-        " created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
         (conversation_id,),
     ).fetchall()
     return replace(_conversation(row), messages=tuple(_message(m) for m in messages))
@@ -320,31 +320,8 @@ def _must_get(db: sqlite3.Connection, conversation_id: str) -> Conversation:
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
-    (id_, user_id, state, tier, ticket, agent, summary, upto, placeholders, created, updated) = row
-    return Conversation(
-        id=id_,
-        user_id=user_id,
-        state=state,
-        tier=tier,
-        ticket_id=ticket,
-        agent=agent,
-        summary=summary,
-        summary_upto=upto,
-        placeholders=json.loads(placeholders),
-        created_at=datetime.fromisoformat(created),
-        updated_at=datetime.fromisoformat(updated),
-    )
+    return conversation_from_row(row, decode_json=json.loads, decode_time=datetime.fromisoformat)
 
 
 def _message(row: Sequence[Any]) -> StoredMessage:
-    seq, author, name, content, message_id, in_reply_to, metadata, created = row
-    return StoredMessage(
-        seq=seq,
-        author=author,
-        name=name,
-        content=content,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        metadata=json.loads(metadata),
-        created_at=datetime.fromisoformat(created),
-    )
+    return message_from_row(row, decode_json=json.loads, decode_time=datetime.fromisoformat)

@@ -13,12 +13,12 @@ with this store's `secret`), so a store never sees, keeps or quotes them as give
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, LiteralString, Protocol
 
 from pyagent_providers import Message
 
@@ -30,8 +30,12 @@ __all__ = [
     "ConversationState",
     "Conversation",
     "ConversationStore",
+    "CONVERSATION_COLUMNS",
+    "MESSAGE_COLUMNS",
     "StoredMessage",
+    "conversation_from_row",
     "default_store_path",
+    "message_from_row",
 ]
 
 ConversationState = Literal["bot", "waiting_for_human", "with_human"]
@@ -217,3 +221,54 @@ class ConversationStore(Protocol):
 
 
 UPDATABLE = frozenset({"tier", "ticket_id", "summary", "summary_upto", "placeholders"})
+
+# What every backend selects, in the order `conversation_from_row` and `message_from_row` read.
+CONVERSATION_COLUMNS: LiteralString = (
+    "id, user_id, state, tier, ticket_id, agent, summary, summary_upto, placeholders,"
+    " created_at, updated_at"
+)
+MESSAGE_COLUMNS: LiteralString = (
+    "seq, author, name, content, message_id, in_reply_to, metadata, created_at"
+)
+Decode = Callable[[Any], Any]
+
+
+def conversation_from_row(
+    row: Sequence[Any], *, decode_json: Decode, decode_time: Decode
+) -> Conversation:
+    """A `CONVERSATION_COLUMNS` row as a `Conversation` (without messages).
+
+    Each backend says how its JSON and timestamps come back (SQLite: text; PostgreSQL:
+    decoded values).
+    """
+    (id_, user_id, state, tier, ticket, agent, summary, upto, placeholders, created, updated) = row
+    return Conversation(
+        id=id_,
+        user_id=user_id,
+        state=state,
+        tier=tier,
+        ticket_id=ticket,
+        agent=agent,
+        summary=summary,
+        summary_upto=upto,
+        placeholders=decode_json(placeholders),
+        created_at=decode_time(created),
+        updated_at=decode_time(updated),
+    )
+
+
+def message_from_row(
+    row: Sequence[Any], *, decode_json: Decode, decode_time: Decode
+) -> StoredMessage:
+    """A `MESSAGE_COLUMNS` row as a `StoredMessage` (see `conversation_from_row`)."""
+    seq, author, name, content, message_id, in_reply_to, metadata, created = row
+    return StoredMessage(
+        seq=seq,
+        author=author,
+        name=name,
+        content=content,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        metadata=decode_json(metadata),
+        created_at=decode_time(created),
+    )

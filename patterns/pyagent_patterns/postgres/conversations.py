@@ -31,7 +31,17 @@ from psycopg import errors
 from pyagent_providers import ConfigurationError, ConflictError, NotFoundError, StoreUnavailable
 from pyagent_providers.postgres import PostgresDatabase
 
-from ..chat.store import UPDATABLE, Author, Conversation, ConversationState, StoredMessage
+from ..chat.store import (
+    CONVERSATION_COLUMNS,
+    MESSAGE_COLUMNS,
+    UPDATABLE,
+    Author,
+    Conversation,
+    ConversationState,
+    StoredMessage,
+    conversation_from_row,
+    message_from_row,
+)
 from .audit import PostgresAuditLog
 from .common import as_database, dumps, utc
 from .escalations import PostgresEscalationQueue
@@ -47,13 +57,8 @@ __all__ = ["SECRET_ENV", "PostgresConversationStore"]
 
 logger = logging.getLogger("pyagent.store")
 SECRET_ENV = "PYAGENT_STORE_SECRET"
-_COLUMNS: LiteralString = (
-    "id, user_id, state, tier, ticket_id, agent, summary, summary_upto, placeholders,"
-    " created_at, updated_at"
-)
-_MESSAGE_COLUMNS: LiteralString = (
-    "seq, author, name, content, message_id, in_reply_to, metadata, created_at"
-)
+_COLUMNS = CONVERSATION_COLUMNS
+_MESSAGE_COLUMNS = MESSAGE_COLUMNS
 # the fields `update` may set, as SQL (never the caller's names)
 _ASSIGNMENTS: dict[str, LiteralString] = {
     "tier": "tier = %s",
@@ -309,31 +314,8 @@ async def _must_get(connection: Connection, conversation_id: str) -> Conversatio
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
-    (id_, user_id, state, tier, ticket, agent, summary, upto, placeholders, created, updated) = row
-    return Conversation(
-        id=id_,
-        user_id=user_id,
-        state=state,
-        tier=tier,
-        ticket_id=ticket,
-        agent=agent,
-        summary=summary,
-        summary_upto=upto,
-        placeholders=dict(placeholders),
-        created_at=utc(created),
-        updated_at=utc(updated),
-    )
+    return conversation_from_row(row, decode_json=dict, decode_time=utc)
 
 
 def _message(row: Sequence[Any]) -> StoredMessage:
-    seq, author, name, content, message_id, in_reply_to, metadata, created = row
-    return StoredMessage(
-        seq=seq,
-        author=author,
-        name=name,
-        content=content,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        metadata=dict(metadata),
-        created_at=utc(created),
-    )
+    return message_from_row(row, decode_json=dict, decode_time=utc)

@@ -15,7 +15,7 @@ from typing import Any, LiteralString
 from pyagent_providers import Message, UserError
 from pyagent_providers.postgres import PostgresDatabase
 
-from ..escalations import Escalation, Priority, Status
+from ..escalations import Escalation, Priority, Status, escalation_from_row
 from .common import as_database, dumps, utc
 
 __all__ = ["PostgresEscalationQueue"]
@@ -141,18 +141,4 @@ class PostgresEscalationQueue:
 
 
 def _escalation(row: Sequence[Any]) -> Escalation:
-    ident, created, priority, status, reason, summary, turns, conversation_id, agent, metadata = row
-    return Escalation(
-        id=ident,
-        created_at=utc(created),
-        priority=priority,
-        status=status,
-        reason=reason,
-        summary=summary,
-        conversation=tuple(
-            Message(t["role"], t["content"], tool_call_id=t.get("tool_call_id")) for t in turns
-        ),
-        conversation_id=conversation_id,
-        agent=agent,
-        metadata=dict(metadata),
-    )
+    return escalation_from_row(row, decode_json=lambda value: value, decode_time=utc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pyagent_providers import NotFoundError
@@ -20,12 +19,11 @@ from pyagent_providers.postgres import PostgresDatabase
 from ..actions.ledger import (
     LEASE_SECONDS,
     ActionRecord,
+    StoredTransitions,
     begin_transition,
-    decided,
     record_from_json,
     record_to_json,
 )
-from ..tools import ToolResult
 from .common import as_database, dumps
 
 if TYPE_CHECKING:
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["PostgresActionLedger"]
 
 
-class PostgresActionLedger:
+class PostgresActionLedger(StoredTransitions):
     """The ledger in PostgreSQL (table ``actions``).
 
     Args:
@@ -67,22 +65,6 @@ class PostgresActionLedger:
             if stored != existing:
                 await _write(connection, stored)
             return stored, run
-
-    async def finish(self, key: str, result: ToolResult) -> ActionRecord:
-        """See `ActionLedger.finish`."""
-        return await self._change(
-            key, lambda r: replace(r, status="done", result=result, lease_until=0)
-        )
-
-    async def await_approval(self, key: str, *, case_id: str | None, note: str) -> ActionRecord:
-        """See `ActionLedger.await_approval`."""
-        return await self._change(
-            key, lambda r: replace(r, status="awaiting_approval", case_id=case_id, note=note)
-        )
-
-    async def decide(self, key: str, *, approved: bool, by: str, note: str = "") -> ActionRecord:
-        """See `ActionLedger.decide`."""
-        return await self._change(key, lambda r: decided(r, approved=approved, by=by, note=note))
 
     async def get(self, key: str) -> ActionRecord | None:
         """See `ActionLedger.get`."""
