@@ -6,9 +6,9 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Any, cast
 
 from pyagent_guardrails._outgoing import NO_REPLY_CONTEXT, ReplyContext, ReplyGuard
 from pyagent_guardrails._pii import PIIGuard
@@ -82,29 +82,13 @@ class GuardrailChain:
             The last guard's ``sanitized_content`` when all pass, with every finding;
             otherwise ``passed=False``, ``sanitized_content=None`` and the reason.
         """
-        reason = invalid_text_reason(text)
-        if reason is not None:
-            return refused(reason)
-        current = text
-        findings: list[Finding] = []
-        for member in self.guards:
-            if not _has_method(member, "check"):
-                continue  # an outgoing-only guard
-            guard = cast(Guard, member)
-            name = _guard_name(guard)
-            try:
-                if allow and isinstance(guard, PIIGuard):
-                    result = guard.check(current, conversation_id=conversation_id, allow=allow)
-                else:
-                    result = guard.check(current, conversation_id=conversation_id)
-            except Exception as exc:
-                logger.error("guard %r raised %s; message withheld", name, type(exc).__name__)
-                return refused(f"guard '{name}' failed; message withheld", findings=tuple(findings))
-            refusal = _step(result, name, findings, "message")
-            if refusal is not None:
-                return refusal
-            current = cast(str, result.sanitized_content)
-        return GuardResult(passed=True, sanitized_content=current, findings=tuple(findings))
+
+        def check(guard: Any, current: str) -> GuardResult:
+            if allow and isinstance(guard, PIIGuard):
+                return guard.check(current, conversation_id=conversation_id, allow=allow)
+            return cast(Guard, guard).check(current, conversation_id=conversation_id)
+
+        return self._run(text, "check", "message", check)
 
     async def acheck(
         self, text: str, *, conversation_id: str | None = None, allow: Collection[str] = ()
@@ -138,22 +122,35 @@ class GuardrailChain:
             The reply when every outgoing guard passes it, with their findings;
             otherwise ``passed=False``, ``sanitized_content=None`` and the reason.
         """
+
+        def check(guard: Any, current: str) -> GuardResult:
+            return cast(ReplyGuard, guard).check_reply(current, context)
+
+        return self._run(text, "check_reply", "reply", check)
+
+    def _run(
+        self, text: str, method: str, what: str, check: Callable[[Any, str], GuardResult]
+    ) -> GuardResult:
+        """Every guard that has `method`, in order, each on the previous one's output.
+
+        Stops at the first that does not pass; fails closed on bad text or a guard that
+        raises (`what` names the text in messages: ``message`` or ``reply``).
+        """
         reason = invalid_text_reason(text)
         if reason is not None:
             return refused(reason)
         current = text
         findings: list[Finding] = []
         for member in self.guards:
-            if not _has_method(member, "check_reply"):
-                continue  # an input-only guard
-            guard = cast(ReplyGuard, member)
-            name = _guard_name(guard)
+            if not _has_method(member, method):
+                continue  # a guard for the other direction
+            name = _guard_name(member)
             try:
-                result = guard.check_reply(current, context)
+                result = check(member, current)
             except Exception as exc:
-                logger.error("guard %r raised %s; reply withheld", name, type(exc).__name__)
-                return refused(f"guard '{name}' failed; reply withheld", findings=tuple(findings))
-            refusal = _step(result, name, findings, "reply")
+                logger.error("guard %r raised %s; %s withheld", name, type(exc).__name__, what)
+                return refused(f"guard '{name}' failed; {what} withheld", findings=tuple(findings))
+            refusal = _step(result, name, findings, what)
             if refusal is not None:
                 return refusal
             current = cast(str, result.sanitized_content)
@@ -193,7 +190,7 @@ def _has_method(guard: object, method: str) -> bool:
     return callable(getattr(guard, method, None))
 
 
-def _guard_name(guard: Guard | ReplyGuard) -> str:
+def _guard_name(guard: Any) -> str:
     try:
         return str(guard.name)
     except Exception:
