@@ -171,7 +171,8 @@ class TurnRunner:
         )
         if not waits and tier in ("fast", "smart"):
             await self.store.update(conversation.id, tier=tier)
-        await self.redactor.save(conversation.id)  # placeholders of recorded arguments
+        if record.tool_calls or held:  # recorded arguments or a draft may add placeholders
+            await self.redactor.save(conversation.id)
         await self.store.audit.record(
             *decision_events(
                 conversation.id,
